@@ -1,0 +1,3 @@
+from hongtu.cli import main
+
+main()

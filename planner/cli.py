@@ -1,0 +1,277 @@
+"""`hongtu db …`, `hongtu sites …`: a thin layer over planner.db. Bad input exits with code 2."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from planner import db as sitedb
+from planner.errors import InputError
+from planner.hours import format_hours
+from planner.sitedata import FIELDS, JSON_FIELDS_IN_CSV
+from planner.validate import validate_database
+
+
+class BadInput(click.ClickException):
+    exit_code = 2
+
+
+def fail(error: InputError) -> BadInput:
+    return BadInput(f"{error.message('en')}\n{error.message('zh')}")
+
+
+def db_option(f):
+    return click.option("--db", "db_path", type=click.Path(dir_okay=False), default=str(sitedb.DEFAULT_DB),
+                        show_default=True, envvar="HONGTU_DB", help="SQLite database file")(f)
+
+
+def open_db(db_path: str):
+    if not Path(db_path).exists():
+        raise BadInput(f"no database at {db_path}: run `hongtu db build` first")
+    return sitedb.connect(db_path)
+
+
+# ---------------------------------------------------------------- hongtu db
+
+@click.group("db")
+def db_group():
+    """Build and upgrade the site database."""
+
+
+@db_group.command("build")
+@click.option("--out", type=click.Path(dir_okay=False), default=str(sitedb.DEFAULT_DB), show_default=True)
+@click.option("--data", "data_dir", type=click.Path(file_okay=False), default=str(sitedb.DATA_DIR),
+              show_default=True)
+def db_build(out, data_dir):
+    """Build the database from the YAML and CSV files in data/."""
+    try:
+        counts = sitedb.build(Path(out), Path(data_dir))
+    except InputError as e:
+        raise fail(e) from None
+    click.echo(f"built {out}: {counts['sites']} sites in {counts['counties']} counties")
+
+
+@db_group.command("migrate")
+@db_option
+def db_migrate(db_path):
+    """Upgrade a deployed database to the current schema, keeping every row."""
+    db = sitedb.connect(db_path, migrate_schema=False)
+    before, after = sitedb.migrate(db)
+    click.echo(f"schema v{before} -> v{after}" if before != after else f"schema already at v{after}")
+
+
+# ---------------------------------------------------------------- hongtu sites
+
+@click.group("sites")
+def sites_group():
+    """Look up and curate sites."""
+
+
+# (option name, record field, help). Shared by `add` and `edit` so that every field has a flag.
+FIELD_OPTIONS = [
+    ("--id", "id", "stable id, e.g. liuyang-wenjiashi"),
+    ("--name-zh", "name_zh", "Chinese name"),
+    ("--name-en", "name_en", "English name"),
+    ("--aliases", "aliases", "other names, separated by ;"),
+    ("--category", "category", "red, eco or both"),
+    ("--themes", "themes", "themes, separated by ;"),
+    ("--county", "county_adcode", "county adcode, e.g. 430181"),
+    ("--lat", "lat", "WGS-84 latitude"),
+    ("--lon", "lon", "WGS-84 longitude"),
+    ("--precision", "coord_precision_m", "coordinate precision in metres"),
+    ("--coord-source", "coord_source", "where the coordinates come from"),
+    ("--visit-minutes", "visit_minutes", "typical visit length"),
+    ("--hours", "hours", "e.g. 'tue-sun 09:00-17:00'"),
+    ("--seasons", "seasons", "JSON list of {from, to, hours}"),
+    ("--ticket", "ticket_cny", "ticket price in CNY (0 = free)"),
+    ("--ticket-note", "ticket_note", "note on the ticket"),
+    ("--designations", "designations", "designations, separated by ;"),
+    ("--summary-zh", "summary_zh", "short summary (Chinese)"),
+    ("--summary-en", "summary_en", "short summary (English)"),
+    ("--history-zh", "history_zh", "history (Chinese)"),
+    ("--history-en", "history_en", "history (English)"),
+    ("--sources", "sources", "source URLs separated by ;, or a JSON list"),
+    ("--unverified", "unverified", "fields not yet confirmed, separated by ;"),
+    ("--last-verified", "last_verified", "YYYY-MM-DD"),
+]
+
+
+def field_options(f):
+    for flag, field, help_text in reversed(FIELD_OPTIONS):
+        f = click.option(flag, field, default=None, help=help_text)(f)
+    return f
+
+
+def given(fields: dict) -> dict:
+    return {k: v for k, v in fields.items() if v is not None}
+
+
+@sites_group.command("add")
+@field_options
+@click.option("--author", required=True, help="who is making the change")
+@db_option
+def sites_add(db_path, author, **fields):
+    """Add a site; every field is validated first."""
+    db = open_db(db_path)
+    try:
+        site = sitedb.add_site(db, given(fields), author)
+    except InputError as e:
+        raise fail(e) from None
+    click.echo(f"added {site['id']}")
+
+
+@sites_group.command("edit")
+@click.argument("site_id")
+@field_options
+@click.option("--author", required=True)
+@db_option
+def sites_edit(site_id, db_path, author, **fields):
+    """Change some fields of a site."""
+    changes = given(fields)
+    if not changes:
+        raise BadInput("nothing to change: give at least one field option, e.g. --visit-minutes 90")
+    db = open_db(db_path)
+    try:
+        site = sitedb.update_site(db, site_id, changes, author)
+    except InputError as e:
+        raise fail(e) from None
+    click.echo(f"saved {site['id']} (version {site['version']})")
+
+
+def _set_hidden(site_id: str, db_path: str, author: str, hidden: bool) -> None:
+    try:
+        site = sitedb.set_hidden(open_db(db_path), site_id, hidden, author)
+    except InputError as e:
+        raise fail(e) from None
+    click.echo(f"{site['id']} is now {'hidden' if hidden else 'shown'}")
+
+
+@sites_group.command("hide")
+@click.argument("site_id")
+@click.option("--author", required=True)
+@db_option
+def sites_hide(site_id, db_path, author):
+    """Hide a site from travellers (it stays in the database)."""
+    _set_hidden(site_id, db_path, author, True)
+
+
+@sites_group.command("unhide")
+@click.argument("site_id")
+@click.option("--author", required=True)
+@db_option
+def sites_unhide(site_id, db_path, author):
+    """Show a hidden site again."""
+    _set_hidden(site_id, db_path, author, False)
+
+
+@sites_group.command("show")
+@click.argument("site_id")
+@click.option("--json", "as_json", is_flag=True)
+@db_option
+def sites_show(site_id, db_path, as_json):
+    """Everything about one site, and its change history."""
+    db = open_db(db_path)
+    site = sitedb.get_site(db, site_id)
+    if site is None:
+        raise BadInput(f"no site with id {site_id}\n没有编号为 {site_id} 的景点")
+    if as_json:
+        click.echo(json.dumps(site, ensure_ascii=False, indent=2))
+        return
+    for field in FIELDS:
+        value = format_hours(site[field]) if field == "hours" else site[field]
+        if isinstance(value, list | dict):
+            value = json.dumps(value, ensure_ascii=False)
+        click.echo(f"{field:18} {value}")
+    for entry in sitedb.audit_log(db, site_id):
+        click.echo(f"audit              {entry['at']} {entry['author']} {entry['action']}")
+
+
+@sites_group.command("search")
+@click.argument("text")
+@click.option("--all", "include_hidden", is_flag=True, help="include hidden sites")
+@db_option
+def sites_search(text, db_path, include_hidden):
+    """Find sites by Chinese, English or pinyin name, alias or summary."""
+    found = sitedb.search_sites(open_db(db_path), text, include_hidden=include_hidden)
+    for site in found:
+        click.echo(f"{site['id']:40} {site['name_zh']}  {site['name_en']}")
+    if not found:
+        click.echo(f"no site matches {text!r}", err=True)
+
+
+@sites_group.command("validate")
+@db_option
+def sites_validate(db_path):
+    """Check the whole database: fields, hours, placement, near-duplicates, sources."""
+    problems, counts = validate_database(open_db(db_path))
+    for problem in problems:
+        click.echo(problem)
+    click.echo(f"{counts['sites']} sites: {counts['red_culture']} red-culture, {counts['ecological']} ecological, "
+               f"{counts['precise_500m']} with coordinates within 500 m, {counts['hidden']} hidden")
+    click.echo(f"{len(problems)} problem(s)")
+    sys.exit(1 if problems else 0)
+
+
+def read_import_file(path: Path) -> list[tuple[int, dict]]:
+    """(row number, record) pairs from a CSV or JSON file; a wrong CSV column is an error on row 1."""
+    text = path.read_text(encoding="utf-8-sig")
+    if path.suffix.lower() == ".json":
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as e:
+            raise InputError("file", f"not valid JSON (line {e.lineno})",
+                             f"不是有效的 JSON（第 {e.lineno} 行）") from None
+        if not isinstance(data, list):
+            raise InputError("file", "a JSON import is a list of site objects", "JSON 导入须为景点对象列表")
+        return list(enumerate(data, 1))
+    if path.suffix.lower() != ".csv":
+        raise InputError("file", "import a .csv or .json file", "请导入 .csv 或 .json 文件")
+    reader = csv.DictReader(io.StringIO(text))
+    unknown = [c for c in reader.fieldnames or [] if c not in FIELDS]
+    if unknown:
+        raise InputError(unknown[0], "is not a site field (see `hongtu sites export --format csv`)",
+                         "不是景点字段", row=1)
+    return [(reader.line_num, {k: v for k, v in row.items() if v not in (None, "")}) for row in reader]
+
+
+@sites_group.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--author", required=True)
+@db_option
+def sites_import(file, db_path, author):
+    """Import sites from CSV or JSON: all rows or none. An existing id is updated."""
+    db = open_db(db_path)
+    try:
+        result = sitedb.import_sites(db, read_import_file(file), author)
+    except InputError as e:
+        raise fail(e) from None
+    if result["errors"]:
+        for error in result["errors"]:
+            click.echo(f"{error.message('en')} | {error.message('zh')}", err=True)
+        raise BadInput(f"nothing imported: {len(result['errors'])} bad row(s)")
+    click.echo(f"imported {file.name}: {result['added']} added, {result['updated']} updated, "
+               f"{result['unchanged']} unchanged")
+
+
+@sites_group.command("export")
+@click.option("--format", "fmt", type=click.Choice(["json", "csv"]), default="json", show_default=True)
+@click.option("--visible-only", is_flag=True, help="leave out hidden sites")
+@db_option
+def sites_export(db_path, fmt, visible_only):
+    """Write every site as JSON (the documented contract) or CSV."""
+    sites = sitedb.export_sites(open_db(db_path), include_hidden=not visible_only)
+    if fmt == "json":
+        click.echo(json.dumps(sites, ensure_ascii=False, indent=1))
+        return
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=FIELDS, lineterminator="\n")
+    writer.writeheader()
+    for site in sites:
+        writer.writerow({k: json.dumps(v, ensure_ascii=False) if k in JSON_FIELDS_IN_CSV else v
+                         for k, v in site.items()})
+    click.echo(out.getvalue(), nl=False)
