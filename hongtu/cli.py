@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from planner.cli import db_group, sites_group
+from planner.cli import bench_group, db_group, plan, sites_group
 
 
 @click.group()
@@ -15,6 +15,8 @@ def main():
 
 main.add_command(db_group)
 main.add_command(sites_group)
+main.add_command(plan)
+main.add_command(bench_group)
 
 
 @main.command()

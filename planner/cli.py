@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import json
 import sys
@@ -11,9 +12,12 @@ from pathlib import Path
 import click
 
 from planner import db as sitedb
+from planner.benchmarks import gap_table, run_toptw
 from planner.errors import InputError
 from planner.hours import format_hours
+from planner.render import itinerary_text
 from planner.sitedata import FIELDS, JSON_FIELDS_IN_CSV
+from planner.trip import PACES, TripRequest, parse_interests, solve_trip
 from planner.validate import validate_database
 
 
@@ -275,3 +279,79 @@ def sites_export(db_path, fmt, visible_only):
         writer.writerow({k: json.dumps(v, ensure_ascii=False) if k in JSON_FIELDS_IN_CSV else v
                          for k, v in site.items()})
     click.echo(out.getvalue(), nl=False)
+
+
+# ---------------------------------------------------------------- hongtu plan
+
+def _ids(text: str | None) -> list[str]:
+    return [part.strip() for part in (text or "").split(",") if part.strip()]
+
+
+@click.command("plan")
+@click.option("--from", "origin", required=True, help="station, airport, town, site, or 'lat,lon'")
+@click.option("--days", type=int, required=True, help="1 to 10")
+@click.option("--start-date", default=None, help="YYYY-MM-DD (default: today in China)")
+@click.option("--to", "end", default=None, help="where the trip ends (default: where it starts)")
+@click.option("--interests", default="red,eco", show_default=True, help="red, eco, or weighted: red:2,eco:1")
+@click.option("--themes", default=None, help="comma-separated themes, e.g. autumn-harvest-uprising")
+@click.option("--pace", type=click.Choice(list(PACES)), default="normal", show_default=True)
+@click.option("--must", default=None, help="site ids to include, comma-separated")
+@click.option("--avoid", default=None, help="site ids to leave out, comma-separated")
+@click.option("--time-limit", type=float, default=1.0, show_default=True, help="seconds for the optimiser")
+@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="print the itinerary as JSON")
+@db_option
+def plan(origin, days, start_date, end, interests, themes, pace, must, avoid, time_limit, lang, as_json, db_path):
+    """Plan a multi-day trip."""
+    db = open_db(db_path)
+    try:
+        date = dt.date.fromisoformat(start_date) if start_date else None
+    except ValueError:
+        raise BadInput(f"start-date: {start_date!r} is not a date YYYY-MM-DD\nstart-date: 日期格式应为 YYYY-MM-DD") from None
+    try:
+        request = TripRequest(origin=origin, days=days, start_date=date, end=end,
+                              interests=parse_interests(interests), themes=_ids(themes), pace=pace,
+                              must=_ids(must), avoid=_ids(avoid), time_limit=time_limit)
+        itinerary = solve_trip(db, request)
+    except InputError as e:
+        raise fail(e) from None
+    click.echo(json.dumps(itinerary, ensure_ascii=False, indent=1) if as_json else itinerary_text(itinerary, lang))
+
+
+# ---------------------------------------------------------------- hongtu bench
+
+@click.group("bench")
+def bench_group():
+    """Benchmarks that print figures."""
+
+
+@bench_group.command("toptw")
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option("--routes", "m", type=int, required=True, help="number of routes m")
+@click.option("--time-limit", type=float, default=1.0, show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+def bench_toptw(files, m, time_limit, as_json):
+    """Solve OPTW/TOPTW benchmark instances with the product's optimiser; routes are re-checked."""
+    results = run_toptw(files, m, time_limit)
+    if as_json:
+        click.echo(json.dumps(results))
+        return
+    for r in results:
+        gap = f"  gap {100 * r['gap']:.2f}% (best known {r['bks']})" if "gap" in r else ""
+        click.echo(f"{r['instance']:8} m={m} score {r['score']:5} {r['seconds']:6.2f} s{gap}")
+        click.echo(f"         routes {r['route_nodes']}")
+    if any("gap" in r for r in results):
+        click.echo(gap_table(results))
+
+
+@bench_group.command("plans")
+@click.option("--json", "as_json", is_flag=True)
+@click.option("--reference-limit", type=float, default=30.0, show_default=True,
+              help="seconds for the reference solve each latency is compared with")
+@db_option
+def bench_plans(as_json, reference_limit, db_path):
+    """Fixed realistic requests: latency, and score against the same request solved with a long limit."""
+    from planner.bench_plans import format_report, run_plan_benchmark
+
+    report = run_plan_benchmark(open_db(db_path), reference_limit)
+    click.echo(json.dumps(report, ensure_ascii=False, indent=1) if as_json else format_report(report))

@@ -88,7 +88,7 @@ REQUIRED = (
 )
 
 # Inclusive bounds around the 24 counties (their extent plus ~30 km).
-ZONE_BOUNDS = {"lat": (25.0, 29.6), "lon": (112.5, 115.1)}
+ZONE_BOUNDS = {"lat": (24.7, 29.6), "lon": (112.5, 115.1)}
 
 _ID = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 # Names are words, not markup or code: letters (any script), digits, spaces and the punctuation real
@@ -184,6 +184,8 @@ def _sources(value) -> list[dict]:
     for source in sources:
         if isinstance(source, str):
             source = {"url": source}
+        if isinstance(source, dict) and not source.get("url") and source.get("repo"):
+            source = {**source, "url": f"{source['repo']}: {source.get('path', '')}".strip(": ")}
         if not isinstance(source, dict) or not source.get("url"):
             raise InputError("sources", "each source needs a url (or repository path)", "每个来源须有网址或仓库路径")
         clean = {"url": _text(source["url"], "sources", LIMITS["source"])}

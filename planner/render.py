@@ -1,0 +1,48 @@
+"""An itinerary as readable text, in Chinese or English (the CLI's output; the bot has its own HTML)."""
+
+from __future__ import annotations
+
+WEEKDAYS = {"zh": "一二三四五六日", "en": ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]}
+
+
+def _clock(stamp: str) -> str:
+    return stamp[11:16]
+
+
+def _weekday(date: str, lang: str) -> str:
+    import datetime as dt
+
+    day = dt.date.fromisoformat(date).weekday()
+    return f"周{WEEKDAYS['zh'][day]}" if lang == "zh" else WEEKDAYS["en"][day]
+
+
+def itinerary_text(itinerary: dict, lang: str = "zh") -> str:
+    zh = lang == "zh"
+    name = "name_zh" if zh else "name_en"
+    lines = []
+    for number, day in enumerate(itinerary["days"], 1):
+        header = f"第 {number} 天" if zh else f"Day {number}"
+        lines.append(f"{header}  {day['date']} ({_weekday(day['date'], lang)})")
+        lines.append(f"  {_clock(day['start']['time'])}  {'出发' if zh else 'Leave'} {day['start'][name]}")
+        for stop in day["stops"]:
+            drive = (f"车程 {stop['travel_minutes']} 分钟, {stop['distance_km']} 公里" if zh
+                     else f"drive {stop['travel_minutes']} min, {stop['distance_km']} km")
+            lines.append(f"         ↓ {drive}")
+            wait = "" if stop["arrive"] == stop["visit_start"] else (
+                f"（{_clock(stop['arrive'])} 到达，等候开门）" if zh else f" (arrive {_clock(stop['arrive'])}, wait)")
+            lines.append(f"  {_clock(stop['visit_start'])}-{_clock(stop['depart'])}  {stop[name]}{wait}")
+            lines.append(f"         {stop['summary_zh' if zh else 'summary_en']}")
+        end = day["end"]
+        drive = (f"车程 {end['travel_minutes']} 分钟" if zh else f"drive {end['travel_minutes']} min")
+        lines.append(f"         ↓ {drive}")
+        verb = ("抵达" if number == len(itinerary["days"]) else "住宿") if zh else (
+            "Arrive" if number == len(itinerary["days"]) else "Overnight in")
+        lines.append(f"  {_clock(end['time'])}  {verb} {end[name]}")
+        lines.append("")
+    for missed in itinerary["unreached_must"]:
+        reason = missed["reason_zh" if zh else "reason_en"]
+        lines.append(f"{'未能安排必去景点' if zh else 'Could not include must-see'}: {missed[name]} — {reason}")
+    solver = itinerary["solver"]
+    lines.append(f"{'得分' if zh else 'Score'} {itinerary['score']} · {solver['status']} · {solver['seconds']} s · "
+                 f"{'车程' if zh else 'travel times'}: {itinerary['travel_source']}")
+    return "\n".join(lines)
