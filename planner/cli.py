@@ -297,7 +297,7 @@ def _ids(text: str | None) -> list[str]:
 @click.option("--pace", type=click.Choice(list(PACES)), default="normal", show_default=True)
 @click.option("--must", default=None, help="site ids to include, comma-separated")
 @click.option("--avoid", default=None, help="site ids to leave out, comma-separated")
-@click.option("--time-limit", type=float, default=1.0, show_default=True, help="seconds for the optimiser")
+@click.option("--time-limit", type=float, default=None, help="seconds for the optimiser (default: by trip length)")
 @click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="print the itinerary as JSON")
 @db_option
@@ -307,7 +307,8 @@ def plan(origin, days, start_date, end, interests, themes, pace, must, avoid, ti
     try:
         date = dt.date.fromisoformat(start_date) if start_date else None
     except ValueError:
-        raise BadInput(f"start-date: {start_date!r} is not a date YYYY-MM-DD\nstart-date: 日期格式应为 YYYY-MM-DD") from None
+        raise BadInput(f"start-date: {start_date!r} is not a date YYYY-MM-DD\n"
+                       "start-date: 日期格式应为 YYYY-MM-DD") from None
     try:
         request = TripRequest(origin=origin, days=days, start_date=date, end=end,
                               interests=parse_interests(interests), themes=_ids(themes), pace=pace,

@@ -65,7 +65,12 @@ class TripRequest:
     pace: str = "normal"
     must: list[str] = field(default_factory=list)
     avoid: list[str] = field(default_factory=list)
-    time_limit: float = 1.0
+    time_limit: float | None = None  # None: default_time_limit(days)
+
+
+def default_time_limit(days: int) -> float:
+    """Seconds for the optimiser: enough for a chat reply, more for longer trips (see `hongtu bench plans`)."""
+    return min(1.2, 0.25 + 0.12 * days)
 
 
 def today_in_china() -> dt.date:
@@ -99,9 +104,13 @@ def check_request(db: sqlite_utils.Database, request: TripRequest) -> None:
     if request.start_date is not None and request.start_date < today_in_china():
         raise InputError("start_date", f"{request.start_date} is in the past", f"{request.start_date} 已经过去了")
     if request.pace not in PACES:
-        raise InputError("pace", "pace is relaxed, normal or packed", "节奏须为 relaxed（轻松）、normal（适中）或 packed（紧凑）")
-    if not 0 < request.time_limit <= 60:
-        raise InputError("time_limit", "the time limit is more than 0 and at most 60 seconds", "求解时限须大于 0 秒且不超过 60 秒")
+        raise InputError("pace", "pace is relaxed, normal or packed",
+                         "节奏须为 relaxed（轻松）、normal（适中）或 packed（紧凑）")
+    if request.time_limit is None:
+        request.time_limit = default_time_limit(request.days if isinstance(request.days, int) else 1)
+    if isinstance(request.time_limit, bool) or not 0 < request.time_limit <= 60:
+        raise InputError("time_limit", "the time limit is more than 0 and at most 60 seconds",
+                         "求解时限须大于 0 秒且不超过 60 秒")
     unknown = [t for t in request.themes if t not in THEMES]
     if unknown:
         raise InputError("themes", f"unknown theme {unknown[0]!r}", f"未知主题 {unknown[0]!r}")
@@ -111,7 +120,8 @@ def check_request(db: sqlite_utils.Database, request: TripRequest) -> None:
                 raise InputError(field_name, f"no site with id {site_id!r}", f"没有编号为 {site_id!r} 的景点")
     both = set(request.must) & set(request.avoid)
     if both:
-        raise InputError("avoid", f"{sorted(both)[0]} is both a must-see and to avoid", f"{sorted(both)[0]} 既是必去又是避开")
+        raise InputError("avoid", f"{sorted(both)[0]} is both a must-see and to avoid",
+                         f"{sorted(both)[0]} 既是必去又是避开")
 
 
 def site_value(site: dict, request: TripRequest) -> float:

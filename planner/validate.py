@@ -12,10 +12,11 @@ from planner.errors import InputError
 from planner.geo import haversine_m
 from planner.sitedata import validate_site
 
-# County seats sit off-centre in large counties (井冈山's scenic core is ~25 km from the city seat), so these
-# are generous; they catch a point in the wrong county or a swapped lat/lon, not a few kilometres.
+# We have county centres, not boundaries, so these are generous: sites in border townships (遂川's 汤湖 and
+# 营盘圩, 上犹's 五指峰) lie 25-40 km nearer a neighbour's centre than their own. They catch a point in the
+# wrong county or a swapped lat/lon, not a few kilometres.
 MAX_FROM_OWN_CENTRE_KM = 65
-OTHER_CENTRE_MARGIN_KM = 25
+OTHER_CENTRE_MARGIN_KM = 40
 NEAR_DUPLICATE_M = 50
 
 

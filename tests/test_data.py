@@ -1,0 +1,35 @@
+"""The shipped data: sites.db is exactly what data/ builds, and it meets the content bar."""
+
+import shutil
+
+from planner import db as sitedb
+from planner.validate import validate_database
+
+
+def test_committed_database_equals_a_fresh_build(tmp_path):
+    fresh = tmp_path / "fresh.db"
+    sitedb.build(fresh)
+    committed = tmp_path / "committed.db"  # a copy, so that opening it cannot touch the repository's file
+    shutil.copy(sitedb.DEFAULT_DB, committed)
+    assert sitedb.dump(sitedb.connect(committed)) == sitedb.dump(sitedb.connect(fresh)), (
+        "sites.db is stale: run `hongtu db build` and commit it")
+
+
+def test_shipped_sites_validate_and_cover_the_zone(tmp_path):
+    copy = tmp_path / "sites.db"
+    shutil.copy(sitedb.DEFAULT_DB, copy)
+    problems, counts = validate_database(sitedb.connect(copy))
+    assert problems == []
+    assert counts["sites"] >= 150
+    assert counts["red_culture"] >= 70 and counts["ecological"] >= 50
+    assert len(counts["per_county"]) == 24
+    assert all(sum(c.values()) >= 3 for c in counts["per_county"].values())
+
+
+def test_every_estimated_point_says_so(tmp_path):
+    copy = tmp_path / "sites.db"
+    shutil.copy(sitedb.DEFAULT_DB, copy)
+    for site in sitedb.list_sites(sitedb.connect(copy), include_hidden=True):
+        if site["coord_source"].lower().startswith("estimate"):
+            assert "coords" in site["unverified"], site["id"]
+            assert site["coord_precision_m"] >= 500, site["id"]
