@@ -174,18 +174,23 @@ def _short_county_name(name_zh: str) -> str:
     return name_zh[:-1] if len(name_zh) > 2 and name_zh[-1] in "市县区" else name_zh
 
 
+# Urban districts that seat a prefecture-level city's government: travellers say "萍乡", not "安源区".
+CITY_SEATS = {360302: ["萍乡", "萍乡市", "Pingxiang"], 360902: ["宜春", "宜春市", "Yichun"]}
+
+
 def _place_rows(data_dir: Path, counties: dict[int, dict]) -> list[dict]:
     """Stations, airports and towns from places.yaml, plus each county seat as a town."""
     rows = []
     for adcode, county in _county_rows_by_code(counties).items():
         short = _short_county_name(county["name_zh"])
         name_en = county["name_en"].replace(" County", "").replace(" City", "").replace(" District", "")
+        aliases = [short, name_en, *CITY_SEATS.get(adcode, [])]
         rows.append({"id": f"county-{adcode}", "kind": "town", "name_zh": county["name_zh"],
-                     "name_en": county["name_en"], "aliases": json.dumps([short, name_en], ensure_ascii=False),
+                     "name_en": county["name_en"], "aliases": json.dumps(aliases, ensure_ascii=False),
                      "county_adcode": adcode, "lat": county["lat"], "lon": county["lon"],
                      "coord_precision_m": 3000, "coord_source": county["coord_source"],
                      "sources": json.dumps([{"url": "data/counties.csv"}]),
-                     "search_text": names_key([county["name_zh"], short, county["name_en"]])})
+                     "search_text": names_key([county["name_zh"], county["name_en"], *aliases])})
     path = data_dir / "places.yaml"
     for place in (yaml.safe_load(path.read_text(encoding="utf-8")) or []) if path.exists() else []:
         coords = place["coords"]

@@ -74,6 +74,15 @@ def _normalise(text: str) -> str:
     return re.sub(r"[\s'’-]+", "", text).lower()
 
 
+def _fuzzy_key(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip().lower()
+
+
+def _query_keys(text: str) -> list[str]:
+    """The text, and for Chinese its pinyin too, so that homophone typos (萍香北站, 井岗山) still match."""
+    return [text, *pinyin_forms(text)]
+
+
 def resolve_place(db: sqlite_utils.Database, text, field: str = "origin") -> Place:
     """A Place for what the user typed, or InputError listing the closest names."""
     if isinstance(text, tuple | list) and len(text) == 2:
@@ -87,8 +96,8 @@ def resolve_place(db: sqlite_utils.Database, text, field: str = "origin") -> Pla
     if match:
         return point(float(match.group(1)), float(match.group(2)), field)
     pairs = candidates(db)
-    key = _normalise(text)
-    exact = [p for name, p in pairs if _normalise(name) == key or p.id == text]
+    keys = {_normalise(k) for k in _query_keys(text)}
+    exact = [p for name, p in pairs if _normalise(name) in keys or p.id == text]
     if exact:
         return _prefer_hubs(exact)[0]
     found = search_places(db, text, limit=3)
@@ -97,25 +106,28 @@ def resolve_place(db: sqlite_utils.Database, text, field: str = "origin") -> Pla
     sites = search_sites(db, text, limit=1)
     if sites:
         return _from_site(sites[0])
-    best = process.extractOne(key, {i: _normalise(n) for i, (n, _) in enumerate(pairs)},
-                              scorer=fuzz.WRatio, score_cutoff=FUZZY_CUTOFF)
-    if best:
-        return pairs[best[2]][1]
+    choices = {i: _fuzzy_key(n) for i, (n, _) in enumerate(pairs)}
+    # Plain edit-distance ratio: WRatio's partial matching would take "Xanadu Station" for any station.
+    scored = [process.extractOne(_fuzzy_key(k), choices, scorer=fuzz.ratio, score_cutoff=FUZZY_CUTOFF)
+              for k in _query_keys(text)]
+    scored = [s for s in scored if s]
+    if scored:
+        return pairs[max(scored, key=lambda s: s[1])[2]][1]
     raise InputError(field, f"no place called {text!r}; closest: {', '.join(suggest(db, text, 'en'))}",
                      f"找不到「{text}」；最接近的有：{'、'.join(suggest(db, text, 'zh'))}")
 
 
 def _prefer_hubs(places: list[Place]) -> list[Place]:
-    order = {"station": 0, "airport": 1, "town": 2, "site": 3}
+    order = {"town": 0, "station": 1, "airport": 2, "site": 3}
     return sorted(places, key=lambda p: order.get(p.kind, 4))
 
 
 def suggest(db: sqlite_utils.Database, text: str, lang: str = "en", limit: int = 5) -> list[str]:
     """The names closest to `text`, for "did you mean" messages and type-ahead."""
     pairs = candidates(db)
-    choices = {i: _normalise(n) for i, (n, _) in enumerate(pairs)}
+    choices = {i: _fuzzy_key(n) for i, (n, _) in enumerate(pairs)}
     names: list[str] = []
-    for _, _, i in process.extract(_normalise(text), choices, scorer=fuzz.WRatio, limit=limit * 4):
+    for _, _, i in process.extract(_fuzzy_key(text), choices, scorer=fuzz.WRatio, limit=limit * 4):
         name = pairs[i][1].name(lang)
         if name not in names:
             names.append(name)
