@@ -356,3 +356,12 @@ def bench_plans(as_json, reference_limit, db_path):
 
     report = run_plan_benchmark(open_db(db_path), reference_limit)
     click.echo(json.dumps(report, ensure_ascii=False, indent=1) if as_json else format_report(report))
+
+
+@bench_group.command("travel")
+@db_option
+def bench_travel(db_path):
+    """The travel-time estimate against published road distances (data/road_distances.csv)."""
+    from planner.bench_travel import compare, format_comparison
+
+    click.echo(format_comparison(compare(open_db(db_path))))
