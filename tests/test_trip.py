@@ -16,8 +16,8 @@ from planner import db as sitedb
 from planner.errors import InputError
 from planner.geo import haversine_m
 from planner.hours import windows_on
-from planner.trip import DAY, PACES, TripRequest, solve_trip, today_in_china
 from planner.travel import OsrmTable, RoadEstimate
+from planner.trip import DAY, PACES, TripRequest, solve_trip, today_in_china
 
 
 @pytest.fixture(scope="module")
