@@ -181,7 +181,8 @@ CITY_SEATS = {360302: ["萍乡", "萍乡市", "Pingxiang"], 360902: ["宜春", "
 def _place_rows(data_dir: Path, counties: dict[int, dict]) -> list[dict]:
     """Stations, airports and towns from places.yaml, plus each county seat as a town."""
     rows = []
-    for adcode, county in _county_rows_by_code(counties).items():
+    for county in _county_rows(counties):
+        adcode = county["adcode"]
         short = _short_county_name(county["name_zh"])
         name_en = county["name_en"].replace(" County", "").replace(" City", "").replace(" District", "")
         aliases = [short, name_en, *CITY_SEATS.get(adcode, [])]
@@ -204,10 +205,6 @@ def _place_rows(data_dir: Path, counties: dict[int, dict]) -> list[dict]:
                      "sources": json.dumps(place.get("sources") or [], ensure_ascii=False),
                      "search_text": names_key([place["name_zh"], place["name_en"], *aliases])})
     return sorted(rows, key=lambda r: r["id"])
-
-
-def _county_rows_by_code(counties: dict[int, dict]) -> dict[int, dict]:
-    return {row["adcode"]: row for row in _county_rows(counties)}
 
 
 def dump(db: sqlite_utils.Database) -> list[str]:

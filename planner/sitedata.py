@@ -20,7 +20,7 @@ import yaml
 
 from planner.errors import InputError
 from planner.geo import to_wgs84
-from planner.hours import format_hours, parse_hours, parse_seasons
+from planner.hours import parse_hours, parse_seasons
 
 CATEGORIES = ("red", "eco", "both")
 
@@ -307,10 +307,6 @@ def check_file(path: Path, counties: set[int]) -> list[str]:
         except InputError as e:
             problems.append(f"{path}: site {label}: {e}")
     return problems
-
-
-def hours_text(site: dict) -> str:
-    return format_hours(site["hours"])
 
 
 def main(argv: list[str]) -> int:
