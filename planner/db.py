@@ -207,9 +207,17 @@ def _place_rows(data_dir: Path, counties: dict[int, dict]) -> list[dict]:
     return sorted(rows, key=lambda r: r["id"])
 
 
-def dump(db: sqlite_utils.Database) -> list[str]:
-    """The database as SQL text, for comparing two databases row by row."""
-    return list(db.conn.iterdump())
+BUILT_TABLES = ("counties", "places", "sites")
+
+
+def dump(db: sqlite_utils.Database, tables: Iterable[str] | None = None) -> list[str]:
+    """The database (or some of its tables) as SQL text, for comparing two databases row by row."""
+    lines = list(db.conn.iterdump())
+    if tables is None:
+        return lines
+    wanted = tuple(f'INSERT INTO "{t}"' for t in tables) + tuple(f'CREATE TABLE "{t}"' for t in tables) + \
+        tuple(f"CREATE TABLE [{t}]" for t in tables)
+    return [line for line in lines if line.startswith(wanted)]
 
 
 # ---------------------------------------------------------------- reads

@@ -56,8 +56,28 @@ def _from_site(site: dict) -> Place:
     return Place(site["name_zh"], site["name_en"], site["lat"], site["lon"], "site", site["id"])
 
 
+_CANDIDATE_CACHE: dict[tuple, list[tuple[str, Place]]] = {}
+
+
+def _data_signature(db: sqlite_utils.Database) -> tuple:
+    """Changes whenever a site or place is added, edited or hidden through planner.db."""
+    path = db.execute("pragma database_list").fetchone()[2]
+    counts = db.execute("select (select count(*) from sites), (select max(updated_at) from sites), "
+                        "(select count(*) from places)").fetchone()
+    return (path or id(db.conn), *counts)
+
+
 def candidates(db: sqlite_utils.Database) -> list[tuple[str, Place]]:
-    """Every (name, place) pair a traveller might type: names, aliases and pinyin."""
+    """Every (name, place) pair a traveller might type: names, aliases and pinyin (cached per data version)."""
+    key = _data_signature(db)
+    if key not in _CANDIDATE_CACHE:
+        if len(_CANDIDATE_CACHE) > 8:
+            _CANDIDATE_CACHE.clear()
+        _CANDIDATE_CACHE[key] = _build_candidates(db)
+    return _CANDIDATE_CACHE[key]
+
+
+def _build_candidates(db: sqlite_utils.Database) -> list[tuple[str, Place]]:
     pairs: list[tuple[str, Place]] = []
     for row in list_places(db):
         place = _from_place_row(row)

@@ -1,0 +1,93 @@
+"""Calendar (.ics), GPX and navigation links for an itinerary."""
+
+from __future__ import annotations
+
+import datetime as dt
+from urllib.parse import quote, urlencode
+from zoneinfo import ZoneInfo
+
+import gpxpy.gpx
+from icalendar import Calendar, Event, vGeo
+
+from planner.geo import wgs84_to_gcj02
+
+CHINA_TZ = ZoneInfo("Asia/Shanghai")
+
+
+def amap_url(lat: float, lon: float, name: str) -> str:
+    """Amap's marker URI. Amap works in GCJ-02, so the stored WGS-84 point is converted first."""
+    glat, glon = wgs84_to_gcj02(lat, lon)
+    return (f"https://uri.amap.com/marker?position={glon:.6f},{glat:.6f}&name={quote(name, safe='')}"
+            "&src=hongtu&coordinate=gaode&callnative=1")
+
+
+def osm_url(lat: float, lon: float) -> str:
+    return f"https://www.openstreetmap.org/?{urlencode({'mlat': f'{lat:.6f}', 'mlon': f'{lon:.6f}'})}" \
+           f"#map=16/{lat:.5f}/{lon:.5f}"
+
+
+def _local(stamp: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(stamp).replace(tzinfo=CHINA_TZ)
+
+
+def itinerary_ics(itinerary: dict, plan_id: str, lang: str, base_url: str) -> bytes:
+    """One event per visit, with the site's location, coordinates and description."""
+    zh = lang == "zh"
+    cal = Calendar()
+    cal.add("prodid", "-//Hongtu//hongtu trip planner//ZH")
+    cal.add("version", "2.0")
+    cal.add("calscale", "GREGORIAN")
+    cal.add("x-wr-calname", "红途行程" if zh else "Hongtu trip")
+    stamp = dt.datetime.now(dt.UTC)
+    for d, day in enumerate(itinerary.get("days", []), 1):
+        for i, stop in enumerate(day.get("stops", []), 1):
+            name = stop["name_zh"] if zh else stop["name_en"]
+            event = Event()
+            event.add("uid", f"{plan_id}-{d}-{i}@hongtu")
+            event.add("dtstamp", stamp)
+            event.add("dtstart", _local(stop["visit_start"]))
+            event.add("dtend", _local(stop["depart"]))
+            event.add("summary", name)
+            other = stop["name_en"] if zh else stop["name_zh"]
+            event.add("location", f"{name} ({other}), {stop['lat']:.6f}, {stop['lon']:.6f} (WGS-84)")
+            event["geo"] = vGeo((stop["lat"], stop["lon"]))
+            summary = stop.get("summary_zh" if zh else "summary_en") or ""
+            leg = (f"车程 {stop['travel_minutes']} 分钟，{stop['distance_km']} 公里" if zh
+                   else f"Drive {stop['travel_minutes']} min, {stop['distance_km']} km")
+            link = f"{base_url}/sites/{stop['site_id']}"
+            event.add("description", "\n".join(p for p in (summary, leg, link,
+                                                            amap_url(stop["lat"], stop["lon"], stop["name_zh"]))
+                                                if p))
+            event.add("url", link)
+            cal.add_component(event)
+    cal.add_missing_timezones()
+    return cal.to_ical()
+
+
+def itinerary_gpx(itinerary: dict, lang: str) -> str:
+    """Waypoints for the start, each visit and each night; one route per day."""
+    zh = lang == "zh"
+    gpx = gpxpy.gpx.GPX()
+    gpx.creator = "Hongtu 红途"
+    gpx.name = "红途行程" if zh else "Hongtu trip"
+    seen_points: set[tuple] = set()
+    days = itinerary.get("days", [])
+    for d, day in enumerate(days, 1):
+        route = gpxpy.gpx.GPXRoute(name=(f"第 {d} 天 {day['date']}" if zh else f"Day {d} {day['date']}"), number=d)
+        points = [("start", day["start"]), *[("stop", s) for s in day["stops"]], ("end", day["end"])]
+        for kind, point in points:
+            name = point["name_zh"] if zh else point["name_en"]
+            when = _local(point["visit_start"] if kind == "stop" else point["time"])
+            description = (point.get("summary_zh" if zh else "summary_en") or "") if kind == "stop" else ""
+            route.points.append(gpxpy.gpx.GPXRoutePoint(point["lat"], point["lon"], time=when, name=name,
+                                                        description=description or None))
+            key = (kind, round(point["lat"], 6), round(point["lon"], 6), name)
+            if key not in seen_points:
+                seen_points.add(key)
+                waypoint = gpxpy.gpx.GPXWaypoint(point["lat"], point["lon"], time=when, name=name,
+                                                 description=description or None)
+                last = "overnight" if d < len(days) else "end"
+                waypoint.type = {"start": "start", "stop": "visit", "end": last}[kind]
+                gpx.waypoints.append(waypoint)
+        gpx.routes.append(route)
+    return gpx.to_xml()
