@@ -8,6 +8,7 @@ import sys
 
 import click
 
+from bot.cli import bot_command
 from planner.cli import bench_group, db_group, plan, sites_group
 from web.cli import curator_group, serve
 
@@ -24,6 +25,7 @@ main.add_command(plan)
 main.add_command(bench_group)
 main.add_command(serve)
 main.add_command(curator_group)
+main.add_command(bot_command)
 
 
 @main.command()
