@@ -166,6 +166,11 @@ def build_model(db: sqlite_utils.Database, request: TripRequest, origin: Place, 
     sites = [s for s in sites if site_value(s, request) > 0 or s["id"] in request.must]
     places = [origin, trip_end, *towns]
     base = provider.matrix([(p.lat, p.lon) for p in places] + [(s["lat"], s["lon"]) for s in sites])
+    reach = _Reach(base.minutes, len(places), request.days, pace)
+    keep = [i for i, s in enumerate(sites) if s["id"] in request.must or reach.site(i, s["visit_minutes"])]
+    base_rows = list(range(len(places))) + [len(places) + i for i in keep]
+    base = Matrix(base.minutes[np.ix_(base_rows, base_rows)], base.km[np.ix_(base_rows, base_rows)], base.source)
+    sites = [sites[i] for i in keep]
 
     nodes: list = [origin, trip_end]
     point_of = [0, 1]  # node -> row of `base`
@@ -176,7 +181,7 @@ def build_model(db: sqlite_utils.Database, request: TripRequest, origin: Place, 
     for night in range(request.days - 1):
         fixed = (overnight or {}).get(night)
         for t, town in enumerate(towns):
-            if fixed is not None and town.id != fixed.id:
+            if (town.id != fixed.id) if fixed is not None else not reach.town(2 + t, night):
                 continue
             night_nodes[len(nodes)] = night
             nodes.append((night, town))
@@ -199,6 +204,26 @@ def build_model(db: sqlite_utils.Database, request: TripRequest, origin: Place, 
     values = [0.0] * first_site + [site_value(s, request) for s in sites]
     return Model(nodes, Matrix(minutes, km, base.source), night_nodes, list(range(first_site, len(nodes))),
                  values, service, windows, dates, pace)
+
+
+class _Reach:
+    """Cheap necessary conditions that leave out sites and overnight towns no itinerary could use, so that the
+    optimiser's time goes to the ones it can."""
+
+    def __init__(self, minutes: np.ndarray, first_site: int, days: int, pace: Pace):
+        self.minutes, self.first_site, self.days = minutes, first_site, days
+        self.day_length = pace.day_end - pace.day_start
+
+    def site(self, i: int, visit_minutes: int) -> bool:
+        node = self.first_site + i
+        there, back = self.minutes[ORIGIN, node], self.minutes[node, TRIP_END]
+        if self.days == 1:
+            return there + visit_minutes + back <= self.day_length
+        return max(there, back) <= self.days * self.day_length
+
+    def town(self, node: int, night: int) -> bool:
+        there, onward = self.minutes[ORIGIN, node], self.minutes[node, TRIP_END]
+        return there <= (night + 1) * self.day_length and onward <= (self.days - 1 - night) * self.day_length
 
 
 def _site_windows(site: dict, dates: list[dt.date], pace: Pace) -> list[tuple[int, int]]:
