@@ -155,9 +155,10 @@ def build(out_path: Path = DEFAULT_DB, data_dir: Path = DATA_DIR) -> dict:
         db["counties"].insert_all(_county_rows(counties))
         db["places"].insert_all(_place_rows(data_dir, counties))
         db["sites"].insert_all(_to_row(s) for s in sorted(sites, key=lambda s: s["id"]))
-    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    # VACUUM for a compact, byte-stable file; it stays in WAL mode, so that merely opening it changes nothing.
     db.execute("PRAGMA journal_mode = DELETE")
     db.execute("VACUUM")
+    db.execute("PRAGMA journal_mode = WAL")
     db.conn.close()
     return {"sites": len(sites), "counties": len(counties)}
 
