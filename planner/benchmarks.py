@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
-from planner.toptw import Problem, Route, solve
+from planner.toptw import Params, Problem, Route, solve
 
 
 @dataclass(frozen=True)
@@ -140,7 +140,7 @@ def check_routes(problem: Problem, routes: Sequence[Sequence[int]]) -> int:
     terminals = {r.start for r in problem.routes} | {r.end for r in problem.routes}
     seen: set[int] = set()
     total = 0
-    for k, (route, stops) in enumerate(zip(problem.routes, routes)):
+    for k, (route, stops) in enumerate(zip(problem.routes, routes, strict=True)):
         t = route.earliest
         here = route.start
         for v in stops:
@@ -191,6 +191,8 @@ def run_toptw(
     time_limit: float,
     bks_path: str | Path | None = None,
     seed: int = 0,
+    workers: int = 1,
+    params: Params | None = None,
 ) -> list[dict]:
     """Solve every instance with m routes; each result is re-checked by check_routes before it is reported."""
     paths = [Path(p) for p in paths]
@@ -202,7 +204,7 @@ def run_toptw(
         inst = read_instance(path)
         problem = instance_problem(inst, m)
         t0 = time.perf_counter()
-        sol = solve(problem, time_limit=time_limit, seed=seed)
+        sol = solve(problem, time_limit=time_limit, seed=seed, workers=workers, params=params)
         seconds = time.perf_counter() - t0
         score = check_routes(problem, sol.routes)
         if score != sol.score:

@@ -12,8 +12,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
-__all__ = ["Problem", "Route", "Solution", "Visit", "schedule", "solve", "route_travel"]
+__all__ = ["Params", "Problem", "Route", "Solution", "Visit", "route_travel", "schedule", "solve"]
 
 
 @dataclass(frozen=True)
@@ -49,12 +50,30 @@ class Visit:
 class Solution:
     routes: list[list[int]]  # stops of each route in order, excluding start/end
     score: int  # sum of problem.score over the visited stops
-    travel: int  # total travel time of all routes (start -> stops -> end)
-    status: str  # "optimal" | "feasible" | "timeout-initial" | "infeasible"
+    travel: int  # total travel time of all routes (start -> stops -> end, empty routes included)
+    status: str  # "optimal" | "feasible" | "timeout-initial" | "infeasible" (see solve)
     seconds: float
     missing_mandatory: list[int]
     iterations: int = 0
     stats: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Params:
+    """Search settings (the defaults are what the module docstring's figures were measured with)."""
+
+    temp_start: float = 1.0  # simulated-annealing temperature at the start, in mean candidate scores
+    temp_end: float = 0.1  # ... and at the deadline (geometric cooling over the time budget)
+    noise: float = 0.6  # insertion ratio multiplied by U(1 - noise, 1 + noise)
+    destroy_frac: float = 0.25  # removes 1 .. 2 + destroy_frac * (visited stops) stops per iteration
+    pos_noise: float = 0.3  # insertion position by least shift * U(1, 1 + pos_noise)
+    max_routes: int = 0  # > 0: each destroy touches at most this many (random) routes
+    stall: float = 0.25  # restart from the best (reheated) after this share of the budget without a new best
+    relocate: float = 0.1  # share of iterations that move one stop to a random feasible place instead
+    operators: tuple[str, ...] = ("shaw", "slice")
+    polish: bool = True  # OR-Tools routing pass on the best solution at the end (see module docstring)
+    polish_share: float = 0.1  # share of the time budget reserved for it
+    max_iterations: int = 0  # > 0: stop after this many iterations (deterministic runs for tests)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -106,35 +125,63 @@ def schedule(problem: Problem, route: int, stops: Sequence[int]) -> list[Visit] 
 def route_travel(problem: Problem, route: int, stops: Sequence[int]) -> int:
     r = problem.routes[route]
     path = [r.start, *stops, r.end]
-    return sum(problem.travel[a][b] for a, b in zip(path, path[1:]))
+    return sum(problem.travel[a][b] for a, b in zip(path, path[1:], strict=False))
 
 
 # --------------------------------------------------------------------------------------------------
-# Solver engine
+# Search engine
+
+
+def _merge_windows(windows) -> list[tuple[int, int]]:
+    """Sorted, disjoint intervals (overlapping or touching ones merged): closes are then increasing."""
+    out: list[list[int]] = []
+    for a, b in sorted((int(a), int(b)) for a, b in windows if a <= b):
+        if out and a <= out[-1][1] + 1:
+            out[-1][1] = max(out[-1][1], b)
+        else:
+            out.append([a, b])
+    return [(a, b) for a, b in out]
 
 _BIG = 1 << 50  # "infinite" time (int64 safe when a few are added)
 
 
 class _RouteState:
-    """Earliest-start schedule of one route with the classic wait / max-shift bookkeeping.
+    """Earliest-start schedule of one route (immutable once built; snapshots share these objects).
 
-    Position 0 is the start node, the last position the end node.  ``slack[i]`` is how much the arrival
-    at position i may be delayed without making the rest of the route infeasible (= wait + max shift);
-    for nodes with several windows it is conservative (delays into a later interval are not counted),
-    which is why such routes fall back to an exact forward pass.
+    Arrays are indexed by position: 0 = start node, last = end node.  ``slack[i]`` is how much the arrival
+    at position i may be delayed without breaking the rest of the route (= wait + max shift of the
+    literature).  For stops with several windows it is conservative (a delay into a later interval is not
+    counted); routes holding such stops get an exact forward-pass check in _Engine._exact_ok.
     """
 
-    __slots__ = ("seq", "arr", "st", "slack", "travel", "n_multi", "last_multi", "_np")
+    __slots__ = ("seq", "q", "arr", "st", "slack", "dep", "travel", "n_multi", "last_multi", "slack_ub", "_np",
+                 "_lists")
 
-    def __init__(self, seq, arr, st, slack, travel, n_multi, last_multi):
-        self.seq = seq
+    def __init__(self, seq, q, arr, st, slack, dep, travel, n_multi, last_multi, slack_ub=None):
+        self.seq = seq  # list[int], with start and end
+        self.q = q  # same as np.int64 array
         self.arr = arr
         self.st = st
         self.slack = slack
+        self.dep = dep  # departure from positions 0 .. k
         self.travel = travel
         self.n_multi = n_multi
         self.last_multi = last_multi
+        self.slack_ub = slack_ub  # multi-window routes: upper bound on the delay any position can absorb
         self._np = None
+        self._lists = None
+
+    def views(self):
+        """(prev nodes, next nodes, departure of prev, arrival at next, slack at next) per insertion gap."""
+        if self._np is None:
+            q = self.q
+            self._np = (q[:-1], q[1:], self.dep[:, None], self.arr[1:, None], self.slack[1:, None])
+        return self._np
+
+    def lists(self) -> tuple[list[int], list[int]]:
+        if self._lists is None:
+            self._lists = (self.arr.tolist(), self.st.tolist())
+        return self._lists
 
 
 class _Engine:
@@ -144,60 +191,71 @@ class _Engine:
         self.nprng = np.random.default_rng(seed)
         n = len(problem.travel)
         self.n = n
-        self.m = len(problem.routes)
+        self.m = m = len(problem.routes)
         T = np.array(problem.travel, dtype=np.int64).reshape(n, n)
         self.T = T
-        self.Tl = T.tolist()
         self.TT = np.ascontiguousarray(T.T)
-        self.S = np.array(problem.service, dtype=np.int64).reshape(n)
-        self.Sl = self.S.tolist()
+        self.Tflat = T.ravel()
+        self.Tl = T.tolist()
         terminals = _terminals(problem)
         self.terminals = terminals
-        base = [int(s) for s in problem.score]
-        mand = {u for u in problem.mandatory if u not in terminals and 0 <= u < n}
-        self.big = sum(max(s, 0) for s in base) + 1
+        S = np.array(problem.service, dtype=np.int64).reshape(n)
+        S[list(terminals)] = 0  # a route leaves its start at `earliest`; no service at start/end nodes
+        self.S = S
+        self.Sl = S.tolist()
+        base = [max(int(s), 0) for s in problem.score]
+        mand = {u for u in problem.mandatory if 0 <= u < n and u not in terminals}
+        self.big = sum(base) + 1
         self.mand = mand
-        eff = [max(base[u], 0) + (self.big if u in mand else 0) for u in range(n)]
+        eff = [base[u] + (self.big if u in mand else 0) for u in range(n)]
         self.base = base
         self.effl = eff
         self.eff = np.array(eff, dtype=np.float64)
         self.eff2 = self.eff * self.eff
-        cand = np.zeros(n, dtype=bool)
-        for u in range(n):
-            if u not in terminals and eff[u] > 0 and problem.windows[u]:
-                cand[u] = True
-        # lower bounds on travel between nodes (shortest paths; cheap bound if the matrix is large)
-        if n <= 600:
+        wins = [_merge_windows(w) for w in problem.windows]
+        cand = np.array([u not in terminals and eff[u] > 0 and bool(wins[u]) for u in range(n)], dtype=bool)
+        # Lower bounds on travel between nodes (shortest paths; direct travel is used if the matrix is
+        # large) decide which window intervals of a node are usable on a route at all.
+        D = None
+        if n <= 400:
             D = T.copy()
             for k in range(n):
                 np.minimum(D, D[:, k : k + 1] + D[k : k + 1, :], out=D)
+        # "Service triangle inequality" travel[a][v] <= travel[a][u] + service[u] + travel[u][v] for all
+        # candidates u: then an insertion that is infeasible stays infeasible after further insertions in
+        # that route, and fill() skips re-evaluating it (a large saving once routes are nearly full).
+        s_min = int(S[cand].min()) if cand.any() else 0
+        if D is not None and int((T - D).max()) <= s_min:
+            # travel[a][u] + service[u] + travel[u][v] >= D[a][v] + s_min >= travel[a][v]
+            self.monotone = True
+        elif D is None:
+            self.monotone = False  # not worth an O(n^3) check
         else:
-            D = None
-        mask_off = ~np.eye(n, dtype=bool)
-        min_in = np.where(mask_off, T, _BIG).min(axis=0) if n > 1 else np.zeros(n, dtype=np.int64)
-        min_out = np.where(mask_off, T, _BIG).min(axis=1) if n > 1 else np.zeros(n, dtype=np.int64)
-        # per-route relevant window (single interval = O(1) fast path) and reachability
-        m = self.m
+            self.monotone = True
+            idx = np.nonzero(cand)[0]
+            for k0 in range(0, len(idx), 32):
+                ks = idx[k0 : k0 + 32]
+                via = (T[:, ks].T[:, :, None] + S[ks][:, None, None] + T[ks][:, None, :]).min(axis=0)
+                if (via < T).any():
+                    self.monotone = False
+                    break
         self.OPEN = np.full((m, n), _BIG, dtype=np.int64)
         self.CLOSE = np.full((m, n), -_BIG, dtype=np.int64)
         self.multi: list[dict[int, list[tuple[int, int]]]] = [dict() for _ in range(m)]
+        self.is_multi = np.zeros((m, n), dtype=bool)
         self.reach = np.zeros((m, n), dtype=bool)
         self.route_ok = [True] * m
-        wins = [sorted((int(a), int(b)) for a, b in w if a <= b) for w in problem.windows]
+        cand_list = np.nonzero(cand)[0].tolist()
         for r, rt in enumerate(problem.routes):
             a, b, e, lt = rt.start, rt.end, rt.earliest, rt.latest
-            if e + self.Tl[a][b] > lt or e > lt:
+            if e + self.Tl[a][b] > lt:
                 self.route_ok[r] = False
                 continue
-            if D is not None:
-                lb_in = D[a]
-                lb_out = D[:, b]
-            else:
-                lb_in = np.minimum(T[a], min_out[a] + min_in)
-                lb_out = np.minimum(T[:, b], min_out + min_in[b])
-            for u in np.nonzero(cand)[0].tolist():
-                lo_t = e + int(lb_in[u])
-                hi_t = lt - self.Sl[u] - int(lb_out[u])
+            lb_in = (D[a] if D is not None else T[a]).tolist()
+            lb_out = (D[:, b] if D is not None else T[:, b]).tolist()
+            for u in cand_list:
+                lo_t = e + (lb_in[u] if D is not None else 0)
+                hi_t = lt - self.Sl[u] - (lb_out[u] if D is not None else 0)
                 rel = [(o, c) for o, c in wins[u] if c >= lo_t and o <= hi_t]
                 if not rel:
                     continue
@@ -206,21 +264,88 @@ class _Engine:
                 self.CLOSE[r, u] = rel[0][1]
                 if len(rel) > 1:
                     self.multi[r][u] = rel
+                    self.is_multi[r, u] = True
         self.cand = cand & self.reach.any(axis=0)
+        # per-route window arrays extended by two virtual entries for the route's start (n) and end (n + 1)
+        self.OPX = np.concatenate([self.OPEN, np.zeros((m, 2), dtype=np.int64)], axis=1)
+        self.CLX = np.concatenate([self.CLOSE, np.zeros((m, 2), dtype=np.int64)], axis=1)
+        for r, rt in enumerate(problem.routes):
+            self.OPX[r, n] = self.CLX[r, n] = rt.earliest
+            self.OPX[r, n + 1] = -_BIG
+            self.CLX[r, n + 1] = rt.latest
         self.OPENl = self.OPEN.tolist()
         self.CLOSEl = self.CLOSE.tolist()
-        self.multi_arr = [np.array(sorted(d), dtype=np.int64) for d in self.multi]
+        # padded interval tables of the multi-window nodes per route (pad: open = close = _BIG)
+        self.WO: list[np.ndarray | None] = []
+        self.WC: list[np.ndarray | None] = []
+        for r in range(m):
+            if not self.multi[r]:
+                self.WO.append(None)
+                self.WC.append(None)
+                continue
+            K = max(len(v) for v in self.multi[r].values()) + 1
+            WO = np.full((n, K), _BIG, dtype=np.int64)
+            WC = np.full((n, K), _BIG, dtype=np.int64)
+            for u, ivs in self.multi[r].items():
+                WO[u, : len(ivs)] = [o for o, _ in ivs]
+                WC[u, : len(ivs)] = [c for _, c in ivs]
+            self.WO.append(WO)
+            self.WC.append(WC)
         # state
-        self.routes: list[_RouteState] = [self._build(r, [rt.start, rt.end]) for r, rt in enumerate(problem.routes)]
+        self.routes: list[_RouteState] = [
+            self._build(r, [rt.start, rt.end]) if self.route_ok[r] else None for r, rt in enumerate(problem.routes)
+        ]
+        self.live = [r for r in range(m) if self.route_ok[r]]
         self.unvisited = self.cand.copy()
         self.cost = np.full((m, n), _BIG, dtype=np.int64)
         self.pos = np.zeros((m, n), dtype=np.int64)
         self.computed = np.zeros((m, n), dtype=bool)
+        # selection key of inserting node u into route r: score^2 / (shift + 1) times a random factor drawn
+        # when (r, u) is evaluated; -1 when infeasible or u is already visited
+        self.ratio = np.full((m, n), -1.0)
+        self.noise = 0.0
+        self.pos_noise = 0.0
         self.evals = 0
+        ub = float(self.eff[self.cand].sum())
+        self.upper_bound = int(ub)
+        plain = self.eff[self.cand & (self.eff < self.big)]
+        self.mean_score = float(plain.mean()) if len(plain) and plain.mean() > 0 else 1.0
 
     # ---- route schedule -------------------------------------------------------------------------
     def _build(self, r: int, seq: list[int]) -> _RouteState | None:
-        """Forward pass + backward slack; None if infeasible."""
+        """Schedule of a stop sequence on route r (vectorised max-plus recurrence); None if infeasible.
+
+        start_i = max(open_i, start_{i-1} + c_{i-1}) with c = service + travel unrolls to
+        start = C + running_max(open - C) (C = prefix sums of c); the latest feasible start is the mirror
+        image with a reversed running minimum, and slack = latest start - arrival.
+        """
+        q = np.array(seq, dtype=np.int64)
+        if self.multi[r] and self.is_multi[r].take(q[1:-1]).any():
+            return self._build_multi(r, seq, q)
+        legs = self.Tflat.take(q[:-1] * self.n + q[1:])
+        c = self.S.take(q[:-1]) + legs
+        k = len(q)
+        C = np.zeros(k, dtype=np.int64)
+        np.cumsum(c, out=C[1:])
+        qx = q.copy()
+        qx[0] = self.n
+        qx[-1] = self.n + 1
+        op = self.OPX[r].take(qx)
+        cl = self.CLX[r].take(qx)
+        st = np.maximum.accumulate(op - C)
+        st += C
+        if (st > cl).any():
+            return None
+        arr = np.empty(k, dtype=np.int64)
+        arr[0] = st[0]
+        np.add(st[:-1], c, out=arr[1:])
+        late = np.minimum.accumulate((cl - C)[::-1])[::-1]
+        late += C
+        late -= arr
+        return _RouteState(seq, q, arr, st, late, st[:-1] + (c - legs), int(legs.sum()), 0, 0)
+
+    def _build_multi(self, r: int, seq: list[int], q: np.ndarray) -> _RouteState | None:
+        """Plain forward pass for routes holding stops with several usable windows."""
         rt = self.p.routes[r]
         Tl, Sl = self.Tl, self.Sl
         OP, CL = self.OPENl[r], self.CLOSEl[r]
@@ -229,7 +354,7 @@ class _Engine:
         prev = seq[0]
         arr = [t]
         st = [t]
-        cl = [rt.latest]
+        cl = [t]
         trav = 0
         n_multi = 0
         last_multi = 0
@@ -238,7 +363,7 @@ class _Engine:
             d = Tl[prev][u]
             a = t + d
             trav += d
-            ivs = multi.get(u) if multi else None
+            ivs = multi.get(u)
             if ivs is None:
                 o = OP[u]
                 c = CL[u]
@@ -269,76 +394,98 @@ class _Engine:
         cl.append(rt.latest)
         k = len(seq)
         slack = [0] * k
-        nxt = rt.latest - a
-        slack[k - 1] = nxt
+        ub = [0] * k
+        nxt = nub = rt.latest - a
+        slack[k - 1] = ub[k - 1] = nxt
         for i in range(k - 2, 0, -1):
-            x = st[i] - arr[i] + nxt
+            w = st[i] - arr[i]
+            x = w + nxt
             y = cl[i] - arr[i]
             nxt = x if x < y else y
             slack[i] = nxt
+            # a delay past the current interval may still fit a later one: bound by the last close
+            ivs = multi.get(seq[i])
+            y = (ivs[-1][1] if ivs else cl[i]) - arr[i]
+            x = w + nub
+            nub = x if x < y else y
+            ub[i] = nub
         slack[0] = nxt
-        return _RouteState(seq, arr, st, slack, trav, n_multi, last_multi)
-
-    def _np(self, rs: _RouteState):
-        if rs._np is None:
-            seq = rs.seq
-            Sl = self.Sl
-            dep = [rs.st[0]] + [rs.st[i] + Sl[seq[i]] for i in range(1, len(seq) - 1)]
-            rs._np = (
-                np.array(seq[:-1], dtype=np.int64),
-                np.array(seq[1:], dtype=np.int64),
-                np.array(dep, dtype=np.int64),
-                np.array(rs.arr[1:], dtype=np.int64),
-                np.array(rs.slack[1:], dtype=np.int64),
-            )
-        return rs._np
-
-    def _set(self, r: int, rs: _RouteState) -> None:
-        self.routes[r] = rs
-        self.computed[r] = False
+        ub[0] = nub
+        st_a = np.array(st, dtype=np.int64)
+        dep = st_a[:-1] + self.S.take(q[:-1])
+        return _RouteState(
+            seq, q, np.array(arr, dtype=np.int64), st_a, np.array(slack, dtype=np.int64), dep, trav, n_multi,
+            last_multi, np.array(ub[1:], dtype=np.int64)[:, None],
+        )
 
     # ---- insertion evaluation -------------------------------------------------------------------
     def _evaluate(self, r: int, U: np.ndarray) -> None:
-        """Best insertion position (min time shift) of every node in U into route r."""
-        rs = self.routes[r]
-        A, B, dep, arrB, slB = self._np(rs)
-        T = self.T
-        self.evals += 1
-        arrU = dep[:, None] + T.take(A, axis=0).take(U, axis=1)
-        start = np.maximum(arrU, self.OPEN[r, U][None, :])
-        closeU = self.CLOSE[r, U]
-        if self.multi[r]:
-            ma = self.multi_arr[r]
-            cols = np.nonzero(np.isin(U, ma))[0]
-            for j in cols.tolist():
-                u = int(U[j])
-                a = arrU[:, j]
-                s = np.full(a.shape, _BIG, dtype=np.int64)
-                for o, c in reversed(self.multi[r][u]):
-                    s = np.where(a <= c, np.maximum(a, o), s)
-                start[:, j] = s
-                closeU[j] = _BIG - 1  # closeU is a fancy-indexed copy
-        newB = start + self.S[U][None, :] + self.TT.take(B, axis=0).take(U, axis=1)
-        shift = newB - arrB[:, None]
-        local = start <= closeU[None, :]
-        ok = local & (shift <= slB[:, None])
-        if rs.n_multi:
-            # exact forward pass where the conservative slack rejected an insertion before a multi-window stop
-            lim = rs.last_multi  # insertion at position p (between p and p+1) with p < last_multi
-            sub = local[:lim] & ~ok[:lim]
-            for p, j in zip(*np.nonzero(sub)):
-                if self._exact_ok(r, rs, int(p), int(U[j]), int(start[p, j])):
-                    ok[p, j] = True
-        cost = np.where(ok, shift, _BIG)
-        pos = cost.argmin(axis=0)
-        self.cost[r, U] = cost[pos, np.arange(len(U))]
+        """Best insertion position (least time shift) of every node in U into route r."""
+        shift = self._shifts(r, U)
+        if self.noise:  # position by a randomly perturbed shift (also breaks ties at random)
+            jitter = self.nprng.random(shift.shape)
+            pos = (shift + (np.abs(shift) * self.pos_noise + 0.5) * jitter).argmin(axis=0)
+            best = shift[pos, np.arange(len(U))]
+        else:
+            pos = shift.argmin(axis=0)
+            best = shift.min(axis=0)
+        self.cost[r, U] = best
         self.pos[r, U] = pos
         self.computed[r, U] = True
+        self.ratio[r, U] = self._key(U, best)
+
+    def _shifts(self, r: int, U: np.ndarray) -> np.ndarray:
+        """Time shift of inserting each node of U (columns) in each gap of route r (rows), _BIG where
+        infeasible; O(1) per pair from the wait / max-shift bookkeeping."""
+        rs = self.routes[r]
+        A, B, dep, arrB, slB = rs.views()
+        self.evals += 1
+        start = self.T.take(A, axis=0).take(U, axis=1)
+        start += dep
+        np.maximum(start, self.OPEN[r].take(U), out=start)
+        closeU = self.CLOSE[r].take(U)
+        if self.multi[r]:
+            cols = np.nonzero(self.is_multi[r].take(U))[0]
+            if len(cols):
+                uc = U[cols]
+                a = dep + self.T.take(A, axis=0).take(uc, axis=1)  # arrival, P x len(cols)
+                WC = self.WC[r].take(uc, axis=0)  # len(cols) x K, increasing closes
+                pick = (a[:, :, None] > WC[None, :, :]).sum(axis=2)  # first interval still open on arrival
+                opens = self.WO[r].take(uc, axis=0)[np.arange(len(uc))[None, :], pick]
+                start[:, cols] = np.maximum(a, opens)  # _BIG (infeasible) past the last interval
+                closeU[cols] = _BIG - 1
+        shift = self.TT.take(B, axis=0).take(U, axis=1)
+        shift += start
+        shift += self.S.take(U)
+        shift -= arrB
+        late = start > closeU
+        bad = shift > slB
+        if rs.n_multi:
+            # exact forward pass where the conservative slack rejected an insertion that the upper bound
+            # allows, before a multi-window stop (a delay may move such a stop into a later interval)
+            lim = rs.last_multi
+            maybe = bad[:lim] & ~late[:lim] & (shift[:lim] <= rs.slack_ub[:lim])
+            if maybe.any():
+                for p, j in zip(*np.nonzero(maybe), strict=True):
+                    if self._exact_ok(r, rs, int(p), int(U[j]), int(start[p, j])):
+                        bad[p, j] = False
+        bad |= late
+        np.putmask(shift, bad, _BIG)
+        return shift
+
+    def _key(self, U: np.ndarray, cost: np.ndarray) -> np.ndarray:
+        """Insertion priority: score^2 / (shift + 1) (Vansteenwegen et al.), times U(1 - noise, 1 + noise)."""
+        key = self.eff2.take(U) / (np.maximum(cost, 0) + 1.0)
+        if self.noise:
+            key *= self.nprng.uniform(1.0 - self.noise, 1.0 + self.noise, size=len(U))
+        np.putmask(key, cost >= _BIG, -1.0)
+        return key
 
     def _exact_ok(self, r: int, rs: _RouteState, p: int, u: int, s_u: int) -> bool:
         """Forward pass after inserting u (service start s_u) behind position p."""
         Tl, Sl = self.Tl, self.Sl
         seq = rs.seq
+        arr, st = rs.lists()
         t = s_u + Sl[u]
         prev = u
         OP, CL = self.OPENl[r], self.CLOSEl[r]
@@ -346,8 +493,8 @@ class _Engine:
         for i in range(p + 1, len(seq) - 1):
             v = seq[i]
             a = t + Tl[prev][v]
-            if a <= rs.arr[i]:
-                return True  # no later than before: rest unchanged
+            if a <= arr[i]:
+                return True  # no later than before: the rest is unchanged
             ivs = multi.get(v)
             if ivs is None:
                 s = a if a >= OP[v] else OP[v]
@@ -360,56 +507,74 @@ class _Engine:
                         break
                 else:
                     return False
-            if s <= rs.st[i]:
+            if s <= st[i]:
                 return True
             t = s + Sl[v]
             prev = v
         return t + Tl[prev][seq[-1]] <= self.p.routes[r].latest
 
     def _refresh(self) -> None:
-        need_any = self.unvisited
-        for r in range(self.m):
-            if not self.route_ok[r]:
-                continue
-            need = need_any & self.reach[r] & ~self.computed[r]
-            if need.any():
-                self._evaluate(r, np.nonzero(need)[0])
+        need = ~self.computed & self.reach & self.unvisited[None, :]
+        for r in self.live:
+            row = need[r]
+            if row.any():
+                self._evaluate(r, np.nonzero(row)[0])
+
+    def _refresh_row(self, r: int) -> None:
+        row = ~self.computed[r] & self.reach[r] & self.unvisited
+        if row.any():
+            self._evaluate(r, np.nonzero(row)[0])
+
+    def _mark_visited(self, u: int) -> None:
+        self.unvisited[u] = False
+        self.ratio[:, u] = -1.0
+
+    def _mark_unvisited(self, v) -> None:
+        self.unvisited[v] = True
+        self.computed[:, v] = False
 
     # ---- moves ------------------------------------------------------------------------------------
+    def _set(self, r: int, rs: _RouteState) -> None:
+        self.routes[r] = rs
+        self.computed[r] = False
+        self.ratio[r] = -1.0
+
     def insert(self, r: int, u: int, p: int) -> bool:
         seq = self.routes[r].seq
         rs = self._build(r, seq[: p + 1] + [u] + seq[p + 1 :])
         if rs is None:
             return False
-        self._set(r, rs)
-        self.unvisited[u] = False
+        self.routes[r] = rs
+        if self.monotone and not rs.n_multi:
+            self.computed[r] &= self.cost[r] >= _BIG
+        else:
+            self.computed[r] = False
+        self.ratio[r] = -1.0
+        self._mark_visited(u)
         return True
 
-    def fill(self, noise: float = 0.0, alpha: float = 2.0, deadline: float = math.inf) -> int:
-        """Greedy insertion by score^alpha / time shift (with multiplicative noise) until nothing fits."""
+    def fill(self, noise: float = 0.0, deadline: float = math.inf) -> int:
+        """Greedy insertion by score^2 / time shift times a random factor, until nothing fits."""
         added = 0
-        m, n = self.m, self.n
-        w = self.eff2 if alpha == 2.0 else self.eff**alpha
+        if not self.live:
+            return 0
+        self.noise = noise
+        self._refresh()
+        ratio = self.ratio.ravel()
+        n = self.n
         while True:
-            self._refresh()
-            C = self.cost
-            feas = (C < _BIG) & self.unvisited[None, :]
-            if not feas.any():
+            k = int(ratio.argmax())
+            if ratio[k] < 0:
                 return added
-            ratio = w[None, :] / np.maximum(C, 1)
-            if noise:
-                ratio *= self.nprng.uniform(1.0 - noise, 1.0 + noise, size=(m, n))
-            ratio[~feas] = -1.0
-            idx = int(ratio.argmax())
-            r, u = divmod(idx, n)
-            if not self.insert(r, u, int(self.pos[r, u])):
-                # should not happen; drop the stale evaluation and go on
-                self.computed[r] = False
-                self.cost[r, u] = _BIG
-            else:
+            r, u = divmod(k, n)
+            if self.insert(r, u, int(self.pos[r, u])):
                 added += 1
+            else:  # cannot happen with exact bookkeeping; never loop on it
+                self.computed[r] = False
+                self.ratio[r, u] = -1.0
             if time.perf_counter() > deadline:
                 return added
+            self._refresh_row(r)
 
     def remove(self, r: int, drop: set[int]) -> bool:
         seq = self.routes[r].seq
@@ -422,38 +587,39 @@ class _Engine:
         self._set(r, rs)
         for v in seq[1:-1]:
             if v in drop:
-                self.unvisited[v] = True
+                self._mark_unvisited(v)
         return True
 
     # ---- solution bookkeeping -----------------------------------------------------------------------
-    def score(self) -> int:
+    def value(self) -> tuple[int, int]:
         eff = self.effl
-        return sum(eff[v] for rs in self.routes for v in rs.seq[1:-1])
-
-    def travel(self) -> int:
-        return sum(rs.travel for rs in self.routes)
+        score = sum(eff[v] for r in self.live for v in self.routes[r].seq[1:-1])
+        return score, -sum(self.routes[r].travel for r in self.live)
 
     def snapshot(self) -> list[_RouteState]:
         return list(self.routes)
 
     def restore(self, snap: list[_RouteState]) -> None:
         changed = False
-        for r in range(self.m):
+        for r in self.live:
             if self.routes[r] is not snap[r]:
                 self._set(r, snap[r])
                 changed = True
         if changed:
-            unv = self.cand.copy()
-            for rs in self.routes:
-                unv[rs.seq[1:-1]] = False
-            self.unvisited = unv
+            self._reset_unvisited()
+
+    def _reset_unvisited(self) -> None:
+        unv = self.cand.copy()
+        for r in self.live:
+            unv[self.routes[r].q[1:-1]] = False
+        self.computed[:, unv & ~self.unvisited] = False
+        self.ratio[:, ~unv] = -1.0
+        self.unvisited = unv
 
     def load(self, routes: Sequence[Sequence[int]]) -> None:
         """Start from given stop lists, dropping stops that are invalid or break feasibility."""
         used: set[int] = set()
-        for r in range(min(self.m, len(routes))):
-            if not self.route_ok[r]:
-                continue
+        for r in [r for r in self.live if r < len(routes)]:
             rt = self.p.routes[r]
             keep = [rt.start, rt.end]
             for v in routes[r]:
@@ -461,46 +627,74 @@ class _Engine:
                 if not (0 <= v < self.n) or v in used or not self.reach[r, v]:
                     continue
                 trial = keep[:-1] + [v, keep[-1]]
-                rs = self._build(r, trial)
-                if rs is not None:
+                if self._build(r, trial) is not None:
                     keep = trial
                     used.add(v)
             self._set(r, self._build(r, keep))
-        unv = self.cand.copy()
-        for rs in self.routes:
-            unv[rs.seq[1:-1]] = False
-        self.unvisited = unv
+        self._reset_unvisited()
 
-    def stops(self) -> list[list[int]]:
-        return [list(rs.seq[1:-1]) for rs in self.routes]
+    def stops(self, snap: list[_RouteState] | None = None) -> list[list[int]]:
+        snap = self.routes if snap is None else snap
+        return [list(rs.seq[1:-1]) if rs is not None else [] for rs in snap]
+
+    def relocate(self) -> None:
+        """Move a random stop to a random other feasible place (any route): reorders stops and, in the
+        product's one-route trips, moves a site to another day, which least-shift re-insertion rarely does."""
+        rng = self.rng
+        live = [r for r in self.live if len(self.routes[r].seq) > 2]
+        if not live:
+            return
+        r0 = live[rng.randrange(len(live))]
+        seq = self.routes[r0].seq
+        i = rng.randrange(1, len(seq) - 1)
+        u = seq[i]
+        if not self.remove(r0, {u}):
+            return
+        options = []
+        col = np.array([u], dtype=np.int64)
+        for r in self.live:
+            if self.reach[r, u]:
+                sh = self._shifts(r, col)[:, 0]
+                options.extend((r, p) for p in np.nonzero(sh < _BIG)[0].tolist() if (r, p) != (r0, i - 1))
+        if options:
+            r, p = options[rng.randrange(len(options))]
+            self.insert(r, u, p)
 
     # ---- destroy operators ----------------------------------------------------------------------------
-    def visited(self) -> list[tuple[int, int]]:
-        return [(r, v) for r, rs in enumerate(self.routes) for v in rs.seq[1:-1]]
-
-    def destroy(self, kind: str, q: int) -> None:
-        rng = self.rng
-        vis = self.visited()
-        if not vis:
+    def destroy(self, kind: str, q: int, max_routes: int = 0) -> None:
+        """Remove about q stops: 'shaw' = close to a random stop in travel + service-start time, 'slice' =
+        served at about the same time (across routes), 'random', 'segment' = a block of consecutive stops
+        per route (the "shake" of Vansteenwegen et al.).  max_routes > 0: only from that many random
+        routes."""
+        live = [r for r in self.live if len(self.routes[r].seq) > 2]
+        if not live:
             return
+        rng = self.rng
+        if 0 < max_routes < len(live):
+            live = rng.sample(live, max_routes)
         drop: dict[int, set[int]] = {}
         if kind == "segment":
-            for r, rs in enumerate(self.routes):
-                k = len(rs.seq) - 2
-                if k == 0 or rng.random() < 0.3:
-                    continue
-                length = rng.randint(1, max(1, min(k, q)))
+            for r in live:
+                seq = self.routes[r].seq
+                k = len(seq) - 2
+                length = rng.randint(1, max(1, min(k, q // len(live) + 1)))
                 s = rng.randint(1, k - length + 1)
-                drop[r] = set(rs.seq[s : s + length])
-        elif kind == "random":
-            for r, v in rng.sample(vis, min(q, len(vis))):
-                drop.setdefault(r, set()).add(v)
-        elif kind == "related":
-            r0, seed = rng.choice(vis)
-            T = self.Tl
-            key = sorted(vis, key=lambda rv: T[seed][rv[1]] + T[rv[1]][seed])
-            for r, v in key[:q]:
-                drop.setdefault(r, set()).add(v)
+                drop[r] = set(seq[s : s + length])
+        else:
+            nodes = np.concatenate([self.routes[r].q[1:-1] for r in live])
+            owner = np.concatenate([np.full(len(self.routes[r].seq) - 2, r) for r in live])
+            if kind == "random":
+                chosen = self.nprng.choice(len(nodes), size=min(q, len(nodes)), replace=False)
+            else:
+                starts = np.concatenate([self.routes[r].st[1:-1] for r in live])
+                j = rng.randrange(len(nodes))
+                key = np.abs(starts - starts[j])
+                if kind == "shaw":
+                    seed = int(nodes[j])
+                    key = key + self.T[seed].take(nodes) + self.TT[seed].take(nodes)
+                chosen = np.argsort(key, kind="stable")[:q]
+            for i in chosen.tolist():
+                drop.setdefault(int(owner[i]), set()).add(int(nodes[i]))
         for r, d in drop.items():
             self.remove(r, d)
 
@@ -508,12 +702,81 @@ class _Engine:
 # --------------------------------------------------------------------------------------------------
 
 
+def _anneal(
+    eng: _Engine, deadline: float, params: Params, t_begin: float, stop=None
+) -> tuple[list[_RouteState], int]:
+    """Ruin-and-recreate with simulated-annealing acceptance; returns (best snapshot, iterations)."""
+    best = eng.snapshot()
+    best_val = cur_val = eng.value()
+    rng = eng.rng
+    eng.pos_noise = params.pos_noise
+    ops = params.operators
+    span = max(deadline - t_begin, 1e-9)
+    t_hi = params.temp_start * eng.mean_score
+    t_lo = params.temp_end * eng.mean_score
+    it = 0
+    seg = last_gain = 0.0  # progress (0..1) at the last restart / the last new best
+    while best_val[0] < eng.upper_bound:
+        now = time.perf_counter()
+        if now >= deadline:
+            break
+        if params.max_iterations:
+            if it >= params.max_iterations:
+                break
+            progress = it / params.max_iterations
+        else:
+            progress = (now - t_begin) / span
+        if params.stall and progress - last_gain > params.stall and progress < 0.9:
+            # stuck: restart the annealing (reheated) from the best solution
+            eng.restore(best)
+            cur_val = best_val
+            seg = last_gain = progress
+        temp = t_hi * (t_lo / t_hi) ** ((progress - seg) / (1.0 - seg))
+        it += 1
+        nvis = sum(len(eng.routes[r].seq) - 2 for r in eng.live)
+        q = rng.randint(1, max(1, min(nvis, 2 + int(nvis * params.destroy_frac))))
+        prev = eng.snapshot()
+        if rng.random() < params.relocate:
+            eng.relocate()
+        else:
+            eng.destroy(ops[rng.randrange(len(ops))], q, params.max_routes)
+        eng.fill(noise=params.noise, deadline=deadline)
+        val = eng.value()
+        if val > best_val:
+            best_val = val
+            best = eng.snapshot()
+            last_gain = progress
+            if best_val[0] >= eng.upper_bound and stop is not None:
+                stop.set()
+        if stop is not None and (it & 15) == 0 and stop.is_set():
+            break
+        if val >= cur_val or rng.random() < math.exp((val[0] - cur_val[0]) / temp):
+            cur_val = val
+        else:
+            eng.restore(prev)
+    return best, it
+
+
 def solve(
     problem: Problem,
     time_limit: float,
     initial: list[list[int]] | None = None,
     seed: int = 0,
+    params: Params | None = None,
+    workers: int = 1,
 ) -> Solution:
+    """Maximise total score (then minimise total travel) within ``time_limit`` seconds.
+
+    workers > 1 runs that many independent annealing chains (different seeds) in forked processes and
+    keeps the best; it falls back to one chain where fork is unavailable.
+
+    status: "optimal" when every node that can be visited at all is visited (score optimal; travel is
+    only heuristically minimised), "infeasible" when some route cannot even go from its start to its end
+    in time (that route stays empty, the others are still planned), "timeout-initial" when the time ran
+    out during the initial greedy construction, "feasible" otherwise.  Mandatory nodes that could not be
+    placed are listed in missing_mandatory.
+    """
+    params = params or Params()
     t0 = time.perf_counter()
     deadline = t0 + max(0.0, time_limit)
     eng = _Engine(problem, seed)
@@ -523,63 +786,180 @@ def solve(
     status = "feasible"
     if time.perf_counter() > deadline:
         status = "timeout-initial"
-    best = eng.snapshot()
-    best_val = (eng.score(), -eng.travel())
-    cur_val = best_val
-    rng = eng.rng
-    it = 0
-    since = 0
-    import os
-    P = {k: float(v) for k, v in (x.split("=") for x in os.environ.get("TWP", "").split(",") if x)}
-    t_start, t_end = P.get("t0", 0.3), P.get("t1", 0.01)
-    noise = P.get("noise", 0.3)
-    restart = P.get("restart", 1e9)
-    qfrac = P.get("qfrac", 0.25)
-    plateau = P.get("plateau", 0)
-    mean_score = float(eng.eff[eng.cand].mean()) if eng.cand.any() else 1.0
-    start_loop = time.perf_counter()
-    stat_imp, stat_n, stat_q = {}, {}, {}
-    span = max(deadline - start_loop, 1e-9)
-    while status == "feasible":
-        now = time.perf_counter()
-        if now >= deadline:
-            break
-        frac = (now - start_loop) / span
-        temp = mean_score * t_start * (t_end / t_start) ** frac
-        it += 1
-        nvis = sum(len(rs.seq) - 2 for rs in eng.routes)
-        q = rng.randint(1, max(1, min(nvis, 2 + int(nvis * qfrac))))
-        kind = rng.choice(("segment", "random", "related"))
-        prev = eng.snapshot()
-        eng.destroy(kind, q)
-        eng.fill(noise=noise, deadline=deadline)
-        val = (eng.score(), -eng.travel())
-        if val > cur_val:
-            stat_imp[kind] = stat_imp.get(kind, 0) + 1
-            stat_q[min(q, 30) // 3] = stat_q.get(min(q, 30) // 3, 0) + 1
-        stat_n[kind] = stat_n.get(kind, 0) + 1
-        if val > best_val:
-            best_val = val
-            best = eng.snapshot()
-            since = 0
+    search_deadline = deadline - (params.polish_share * time_limit if params.polish else 0.0)
+    best, iterations = eng.snapshot(), 0
+    if status == "feasible" and eng.value()[0] < eng.upper_bound:
+        children, stop = _fork_chains(eng, search_deadline, params, seed, workers - 1)
+        best, iterations = _anneal(eng, search_deadline, params, time.perf_counter(), stop)
+        if stop is not None:
+            stop.set()
+        candidates = [eng.stops(best)]
+        for routes, its in _collect(children, search_deadline + 0.05):
+            candidates.append(routes)
+            iterations += its
+        routes = max(candidates, key=lambda rr: _value(problem, eng, rr))
+    else:
+        routes = eng.stops(best)
+    if params.polish and status != "timeout-initial":
+        t_pol = time.perf_counter()
+        better = _polish(problem, eng, routes, min(deadline, t_pol + params.polish_share * time_limit))
+        if (
+            better is not None
+            and all(schedule(problem, r, rr) is not None for r, rr in enumerate(better))
+            and _value(problem, eng, better) > _value(problem, eng, routes)
+        ):
+            routes = better
+        eng.polish_seconds = time.perf_counter() - t_pol
+    return _finish(problem, eng, routes, status, t0, iterations)
+
+
+def _value(problem: Problem, eng: _Engine, routes: list[list[int]]) -> tuple[int, int]:
+    eff = eng.effl
+    score = sum(eff[v] for rr in routes for v in rr)
+    return score, -sum(route_travel(problem, r, rr) for r, rr in enumerate(routes))
+
+
+def _fork_chains(eng: _Engine, deadline: float, params: Params, seed: int, count: int) -> list:
+    if count <= 0:
+        return [], None
+    try:
+        import multiprocessing as mp
+
+        ctx = mp.get_context("fork")
+        stop = ctx.Event()
+    except (ImportError, ValueError, OSError):
+        return [], None
+    children = []
+    for k in range(1, count + 1):
+        recv, send = ctx.Pipe(duplex=False)
+
+        def run(send=send, k=k):
+            eng.rng = random.Random(seed * 7919 + k)
+            eng.nprng = np.random.default_rng(seed * 7919 + k)
+            snap, its = _anneal(eng, deadline - 0.01, params, time.perf_counter(), stop)
+            send.send((eng.stops(snap), its))
+            send.close()
+
+        proc = ctx.Process(target=run, daemon=True)
+        proc.start()
+        send.close()
+        children.append((proc, recv))
+    return children, stop
+
+
+def _collect(children: list, until: float):
+    for proc, recv in children:
+        try:
+            if recv.poll(max(0.0, until - time.perf_counter())):
+                yield recv.recv()
+        except (EOFError, OSError):
+            pass
+        finally:
+            recv.close()
+            if proc.is_alive():
+                proc.terminate()
+            proc.join(0.05)
+
+
+class _OrtoolsModel:
+    """The same problem as an OR-Tools routing model: one vehicle per live route, a time dimension
+    (cumul = service start, transit = service + travel, waiting as slack), node windows as cumul domains,
+    allowed vehicles from per-route reachability, and one disjunction per candidate with penalty
+    K * score, K > any possible total travel, so the objective travel + penalties is lexicographic
+    (score first, then travel), like ours."""
+
+    def __init__(self, problem: Problem, eng: _Engine):
+        self.ok = False
+        live = eng.live
+        if not live:
+            return
+        rts = [problem.routes[r] for r in live]
+        cand = np.nonzero(eng.cand)[0].tolist()
+        terms = sorted({rt.start for rt in rts} | {rt.end for rt in rts})
+        nodes = terms + cand
+        if min([rt.earliest for rt in rts] + [o for u in cand for o, _ in problem.windows[u]]) < 0:
+            return  # cumul variables are non-negative
+        index_of = {v: i for i, v in enumerate(nodes)}
+        Tm = eng.T[np.ix_(nodes, nodes)]
+        manager = pywrapcp.RoutingIndexManager(
+            len(nodes), len(live), [index_of[rt.start] for rt in rts], [index_of[rt.end] for rt in rts]
+        )
+        routing = pywrapcp.RoutingModel(manager)
+        travel_cb = routing.RegisterTransitMatrix(Tm.tolist())
+        time_cb = routing.RegisterTransitMatrix((Tm + eng.S[nodes][:, None]).tolist())
+        routing.SetArcCostEvaluatorOfAllVehicles(travel_cb)
+        horizon = max(rt.latest for rt in rts)
+        routing.AddDimension(time_cb, horizon, horizon, False, "time")
+        dim = routing.GetDimensionOrDie("time")
+        for v, rt in enumerate(rts):
+            dim.CumulVar(routing.Start(v)).SetRange(rt.earliest, rt.latest)
+            dim.CumulVar(routing.End(v)).SetRange(rt.earliest, rt.latest)
+        K = sum(rt.latest - rt.earliest for rt in rts) + 1
+        for u in cand:
+            idx = manager.NodeToIndex(index_of[u])
+            ivs = sorted((o, min(c, horizon)) for o, c in problem.windows[u] if o <= c and o <= horizon)
+            var = dim.CumulVar(idx)
+            var.SetRange(ivs[0][0], max(c for _, c in ivs))
+            hi = ivs[0][1]
+            for o, c in ivs[1:]:
+                if o > hi + 1:
+                    var.RemoveInterval(hi + 1, o - 1)
+                hi = max(hi, c)
+            allowed = [v for v, r in enumerate(live) if eng.reach[r, u]]
+            if len(allowed) < len(live):
+                routing.VehicleVar(idx).SetValues([-1, *allowed])
+            routing.AddDisjunction([idx], int(K * eng.effl[u]))
+        self.routing, self.manager, self.nodes, self.index_of, self.live = routing, manager, nodes, index_of, live
+        self.m = len(problem.routes)
+        self.ok = True
+
+    def solve(self, deadline: float, routes: list[list[int]] | None = None) -> list[list[int]] | None:
+        """Guided local search until ``deadline``, from ``routes`` if given (else OR-Tools' own start)."""
+        left = deadline - time.perf_counter()
+        if not self.ok or left <= 0.005:
+            return None
+        routing = self.routing
+        params = pywrapcp.DefaultRoutingSearchParameters()
+        params.local_search_metaheuristic = routing_enums_pb2.LocalSearchMetaheuristic.GUIDED_LOCAL_SEARCH
+        params.time_limit.FromMilliseconds(max(1, int(left * 1000)))
+        if routes is None:
+            sol = routing.SolveWithParameters(params)
         else:
-            since += 1
-        if val >= cur_val or (plateau and val[0] == cur_val[0]) or rng.random() < math.exp((val[0] - cur_val[0]) / temp):
-            cur_val = val
-        else:
-            eng.restore(prev)
-        if since > restart:
-            eng.restore(best)
-            cur_val = best_val
-            since = 0
-    eng.restore(best)
-    routes = eng.stops()
+            routing.CloseModelWithParameters(params)
+            to_index = self.manager.NodeToIndex
+            seed_routes = [[to_index(self.index_of[v]) for v in routes[r]] for r in self.live]
+            init = routing.ReadAssignmentFromRoutes(seed_routes, True)
+            if init is None:
+                return None
+            sol = routing.SolveFromAssignmentWithParameters(init, params)
+        if sol is None:
+            return None
+        out: list[list[int]] = [[] for _ in range(self.m)]
+        for v, r in enumerate(self.live):
+            idx = sol.Value(routing.NextVar(routing.Start(v)))
+            while not routing.IsEnd(idx):
+                out[r].append(self.nodes[self.manager.IndexToNode(idx)])
+                idx = sol.Value(routing.NextVar(idx))
+        return out
+
+
+def _polish(problem: Problem, eng: _Engine, routes: list[list[int]], deadline: float) -> list[list[int]] | None:
+    """OR-Tools guided local search seeded with our best routes (see module docstring for its value)."""
+    if deadline - time.perf_counter() <= 0.005:
+        return None
+    return _OrtoolsModel(problem, eng).solve(deadline, routes)
+
+
+def _finish(problem: Problem, eng: _Engine, routes: list[list[int]], status: str, t0: float, iterations: int):
     score = sum(problem.score[v] for rr in routes for v in rr)
-    travel = sum(route_travel(problem, r, rr) for r, rr in enumerate(routes))
+    travel = sum(route_travel(problem, r, rr) for r, rr in enumerate(routes) if eng.route_ok[r])
     visited = {v for rr in routes for v in rr}
     missing = sorted(u for u in eng.mand if u not in visited)
+    eff = sum(eng.effl[v] for v in visited)
     if not all(eng.route_ok):
         status = "infeasible"
+    elif status == "feasible" and eff >= eng.upper_bound:
+        status = "optimal"
     return Solution(
         routes=routes,
         score=score,
@@ -587,6 +967,6 @@ def solve(
         status=status,
         seconds=time.perf_counter() - t0,
         missing_mandatory=missing,
-        iterations=it,
-        stats={"evals": eng.evals, "imp": stat_imp, "n": stat_n, "q": sorted(stat_q.items())},
+        iterations=iterations,
+        stats={"evals": eng.evals},
     )

@@ -1,0 +1,297 @@
+"""Tests for planner.toptw (the TOPTW optimiser) and planner.benchmarks (reader, checker, runner)."""
+
+from __future__ import annotations
+
+import itertools
+import math
+import time
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from planner.benchmarks import (
+    check_routes,
+    family,
+    gap_table,
+    read_instance,
+    run_toptw,
+    toptw_problem,
+)
+from planner.toptw import Params, Problem, Route, Visit, route_travel, schedule, solve
+
+DATA = Path(__file__).parent / "data" / "toptw"
+
+# deterministic, fast settings for small problems: a fixed number of iterations, no OR-Tools pass
+FAST = Params(max_iterations=300, polish=False)
+
+
+def line_problem(windows, service=None, score=None, latest=100, travel=None, mandatory=frozenset()):
+    """Depot 0 plus stops 1..k on a line at x = 10 * i (travel = |dx|) unless a matrix is given."""
+    n = len(windows) + 1
+    if travel is None:
+        travel = [[abs(10 * i - 10 * j) for j in range(n)] for i in range(n)]
+    return Problem(
+        travel=travel,
+        service=service or [0] + [5] * (n - 1),
+        score=score or [0] + [10] * (n - 1),
+        windows=[[]] + list(windows),
+        routes=[Route(0, 0, 0, latest)],
+        mandatory=frozenset(mandatory),
+    )
+
+
+# ---------------------------------------------------------------------------------------------- schedule
+
+
+def test_schedule_waits_for_the_window_to_open():
+    p = line_problem([[(30, 40)]])
+    v = schedule(p, 0, [1])
+    assert v == [Visit(0, 0, 0, 0), Visit(1, 10, 30, 35), Visit(0, 45, 45, 45)]
+
+
+def test_schedule_rejects_a_missed_window():
+    p = line_problem([[(0, 9)]])
+    assert schedule(p, 0, [1]) is None  # arrives at 10, window closed at 9
+    assert schedule(line_problem([[(0, 10)]]), 0, [1]) is not None  # closing time itself is allowed
+
+
+def test_schedule_multiple_windows_uses_the_earliest_open_interval():
+    p = line_problem([[(0, 5), (20, 25), (40, 50)]])
+    v = schedule(p, 0, [1])
+    assert v[1] == Visit(1, 10, 20, 25)  # missed the first interval, waits for the second
+    p2 = line_problem([[(0, 5)], [(0, 5), (30, 35), (60, 70)]])
+    # 1: arrive 10 -> missed; make 2 alone: arrive 20, interval (30, 35)
+    assert schedule(p2, 0, [1]) is None
+    assert schedule(p2, 0, [2])[1] == Visit(2, 20, 30, 35)
+    # unsorted intervals are fine too
+    p3 = line_problem([[(40, 50), (0, 5), (20, 25)]])
+    assert schedule(p3, 0, [1])[1].start == 20
+
+
+def test_schedule_end_deadline():
+    p = line_problem([[(0, 100)]], latest=25)
+    assert schedule(p, 0, [1])[-1] == Visit(0, 25, 25, 25)  # 10 + 5 service + 10 back, exactly on time
+    assert schedule(line_problem([[(0, 100)]], latest=24), 0, [1]) is None
+    assert schedule(line_problem([[(0, 100)]], latest=24), 0, []) is not None
+
+
+def test_schedule_rejects_invalid_stops():
+    p = line_problem([[(0, 100)], [(0, 100)]])
+    assert schedule(p, 0, [1, 1]) is None
+    assert schedule(p, 0, [0]) is None  # the depot is not a stop
+    assert schedule(p, 0, [7]) is None
+    assert schedule(line_problem([[]]), 0, [1]) is None  # no window at all
+
+
+def test_schedule_asymmetric_travel():
+    travel = [[0, 1, 50], [50, 0, 1], [1, 50, 0]]  # cheap 0 -> 1 -> 2 -> 0, expensive the other way
+    p = line_problem([[(0, 100)], [(0, 100)]], service=[0, 0, 0], latest=10, travel=travel)
+    assert schedule(p, 0, [1, 2])[-1].arrive == 3
+    assert schedule(p, 0, [2, 1]) is None
+
+
+# ---------------------------------------------------------------------------------------------- solve
+
+
+def brute_force(p: Problem):
+    """Best (mandatory visited, score, -travel) over all assignments of stops to routes."""
+    terminals = {r.start for r in p.routes} | {r.end for r in p.routes}
+    cands = [u for u in range(len(p.travel)) if u not in terminals and (p.score[u] > 0 or u in p.mandatory)]
+    per_route = []
+    for r in range(len(p.routes)):
+        best: dict[frozenset, int] = {}
+        for k in range(len(cands) + 1):
+            for perm in itertools.permutations(cands, k):
+                if schedule(p, r, perm) is not None:
+                    key = frozenset(perm)
+                    t = route_travel(p, r, perm)
+                    if t < best.get(key, math.inf):
+                        best[key] = t
+        per_route.append(best)
+
+    def value(sets, travel):
+        nodes = set().union(*sets)
+        return (len(nodes & p.mandatory), sum(p.score[u] for u in nodes), -travel)
+
+    top = None
+    for combo in itertools.product(*[list(d.items()) for d in per_route]):
+        sets = [s for s, _ in combo]
+        if sum(len(s) for s in sets) != len(set().union(*sets)):
+            continue
+        v = value(sets, sum(t for _, t in combo))
+        if top is None or v > top:
+            top = v
+    return top
+
+
+@st.composite
+def tiny_problems(draw):
+    m = draw(st.integers(1, 2))
+    k = draw(st.integers(1, 5 if m == 1 else 4))
+    n = k + 1 + (m == 2)  # with two routes, the second one ends at a different node ("hotel change")
+    travel = [[0 if i == j else draw(st.integers(1, 30)) for j in range(n)] for i in range(n)]
+    # asymmetric, but shortest-path closed (triangle inequality), like real travel-time matrices; without
+    # it a stop can be unreachable alone yet reachable via another stop, which no insertion method handles
+    for via in range(n):
+        for i in range(n):
+            for j in range(n):
+                travel[i][j] = min(travel[i][j], travel[i][via] + travel[via][j])
+    windows = [[]]
+    for _ in range(k):
+        ivs = []
+        for _ in range(draw(st.integers(1, 2))):
+            a = draw(st.integers(0, 80))
+            ivs.append((a, a + draw(st.integers(0, 30))))
+        windows.append(ivs)
+    if m == 2:
+        windows.append([])
+    service = [0] + [draw(st.integers(0, 10)) for _ in range(k)] + [0] * (m == 2)
+    score = [0] + [draw(st.integers(0, 9)) for _ in range(k)] + [0] * (m == 2)
+    routes = [Route(0, 0, 0, draw(st.integers(20, 120)))]
+    if m == 2:
+        routes.append(Route(0, n - 1, draw(st.integers(0, 30)), draw(st.integers(60, 140))))
+    mandatory = frozenset(u for u in range(1, k + 1) if draw(st.integers(0, 5)) == 0)
+    return Problem(travel, service, score, windows, routes, mandatory)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(tiny_problems(), st.integers(0, 3))
+def test_solve_matches_brute_force(p, seed):
+    # the full pipeline: a fixed number of annealing iterations, then the OR-Tools pass (0.1 * 0.5 s)
+    sol = solve(p, time_limit=0.5, seed=seed, params=Params(max_iterations=300))
+    for r, stops in enumerate(sol.routes):
+        assert schedule(p, r, stops) is not None
+    visited = [u for rr in sol.routes for u in rr]
+    assert len(visited) == len(set(visited))
+    assert sol.score == sum(p.score[u] for u in visited)
+    assert sol.travel == sum(route_travel(p, r, rr) for r, rr in enumerate(sol.routes))
+    best = brute_force(p)
+    got = (len(set(visited) & p.mandatory), sol.score, -sol.travel)
+    assert got[:2] == best[:2]
+    assert got[2] <= best[2]  # travel cannot beat the optimum (it is a heuristic tie-break)
+    assert sorted(p.mandatory - set(visited)) == sol.missing_mandatory
+
+
+def test_polish_keeps_solutions_feasible_with_multiple_windows():
+    # three stops on a line, each with two daily windows; two "days" (routes) with their own horizons
+    windows = [[(10, 20), (110, 120)], [(20, 30), (120, 130)], [(30, 45), (130, 145)]]
+    p = line_problem(windows, latest=200)
+    p.routes = [Route(0, 0, 0, 60), Route(0, 0, 100, 170)]
+    # day 1 fits 1 and 2 but not 3 (back at 75 > 60); 3 fits only on day 2 (back at 170)
+    sol = solve(p, time_limit=0.5, params=Params(max_iterations=50))
+    assert sol.score == 30 and sol.status == "optimal"
+    assert 3 in sol.routes[1]
+    p.routes = [Route(0, 0, 0, 60), Route(0, 0, 100, 160)]  # now 3 fits nowhere
+    sol = solve(p, time_limit=0.5, params=Params(max_iterations=50))
+    assert sol.score == 20 and sol.status == "optimal"
+    for r, stops in enumerate(sol.routes):
+        assert schedule(p, r, stops) is not None
+
+
+def test_mandatory_node_is_kept_at_the_expense_of_score():
+    # 1 and 2 are at the same place/time: only one of them fits; 2 is mandatory although worth less
+    travel = [[0, 10, 10], [10, 0, 0], [10, 0, 0]]
+    p = Problem(
+        travel=travel,
+        service=[0, 10, 10],
+        score=[0, 50, 1],
+        windows=[[], [(10, 10)], [(10, 10)]],
+        routes=[Route(0, 0, 0, 40)],
+        mandatory=frozenset({2}),
+    )
+    sol = solve(p, time_limit=1, params=FAST)
+    assert sol.routes == [[2]] and sol.missing_mandatory == []
+    assert solve(Problem(**{**p.__dict__, "mandatory": frozenset()}), 1, params=FAST).routes == [[1]]
+
+
+def test_unreachable_mandatory_node_is_reported():
+    p = line_problem([[(0, 100)], [(500, 600)]], mandatory={2})
+    sol = solve(p, time_limit=1, params=FAST)
+    assert sol.routes == [[1]]
+    assert sol.missing_mandatory == [2]
+
+
+def test_asymmetric_travel_direction_matters():
+    # 0 -> 1 -> 2 -> 0 takes 15, the other way round 30 (triangle inequality holds)
+    travel = [[0, 5, 10], [10, 0, 5], [5, 10, 0]]
+    p = line_problem([[(0, 100)]] * 2, service=[0, 0, 0], latest=20, travel=travel)
+    sol = solve(p, time_limit=1, params=FAST)
+    assert sol.routes == [[1, 2]] and sol.travel == 15 and sol.status == "optimal"
+    reverse = [list(row) for row in zip(*travel, strict=True)]  # transposed matrix: only [2, 1] works
+    sol = solve(line_problem([[(0, 100)]] * 2, service=[0, 0, 0], latest=20, travel=reverse), 1, params=FAST)
+    assert sol.routes == [[2, 1]]
+
+
+def test_status_infeasible_route_and_timeout():
+    p = line_problem([[(0, 100)]])
+    p.routes = [Route(0, 0, 0, 100), Route(0, 0, 50, 40)]  # second route ends before it starts
+    sol = solve(p, time_limit=1, params=FAST)
+    assert sol.status == "infeasible" and sol.routes == [[1], []]
+    big = toptw_problem(DATA / "pr01.txt", 2)
+    sol = solve(big, time_limit=0.0)
+    assert sol.status == "timeout-initial"
+    assert check_routes(big, sol.routes) == sol.score
+
+
+def test_initial_solution_is_repaired_and_used():
+    p = line_problem([[(0, 100)], [(0, 100)], [(0, 5)]])
+    # 3 cannot be reached in its window, 1 is duplicated: both dropped, the rest kept and completed
+    sol = solve(p, time_limit=1, initial=[[2, 1, 3, 1]], params=FAST)
+    assert sol.score == 20
+    assert sorted(sol.routes[0]) == [1, 2]
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_time_limit_is_respected(workers):
+    p = toptw_problem(DATA / "pr01.txt", 3)
+    t = time.perf_counter()
+    sol = solve(p, time_limit=0.4, workers=workers)
+    wall = time.perf_counter() - t
+    assert sol.seconds <= 0.4 + 0.1 and wall <= 0.4 + 0.15
+    assert check_routes(p, sol.routes) == sol.score
+    assert sol.status == "feasible" or sol.status == "optimal"
+
+
+# ---------------------------------------------------------------------------------------------- benchmarks
+
+
+def test_read_instance_and_scaled_travel():
+    inst = read_instance(DATA / "pr01.txt")  # CRLF file, leading spaces
+    assert inst.n_customers == 48 and inst.scale == 100 and inst.tmax == 100000
+    assert (inst.service[1], inst.score[1], inst.open[1], inst.close[1]) == (200, 12, 35400, 50900)
+    T = inst.travel_matrix()
+    d = math.dist((float(inst.x[0]), float(inst.y[0])), (float(inst.x[1]), float(inst.y[1])))
+    assert T[0][1] == T[1][0] == math.floor(100 * d)
+    sol = read_instance(DATA / "c101.txt")
+    assert sol.scale == 10 and sol.tmax == 12360 and sol.n_customers == 100
+    assert family("rc101") == "rc" and family("pr01") == "pr" and family("c101") == "c"
+
+
+def test_check_routes_catches_violations():
+    p = toptw_problem(DATA / "c101.txt", 1)
+    good = solve(p, time_limit=0.3).routes
+    assert check_routes(p, good) > 0
+    with pytest.raises(ValueError):
+        check_routes(p, [good[0] + good[0][:1]])  # duplicate
+    with pytest.raises(ValueError):
+        check_routes(p, [list(reversed(good[0]))])  # windows violated
+    with pytest.raises(ValueError):
+        check_routes(p, [[0]])  # depot as a stop
+    with pytest.raises(ValueError):
+        check_routes(p, [good[0], []])  # wrong number of routes
+
+
+@pytest.mark.parametrize("name,m", [("c101", 1), ("r102", 1), ("rc101", 1), ("pr01", 2)])
+def test_benchmark_routes_are_rechecked(name, m):
+    (row,) = run_toptw([DATA / f"{name}.txt"], m, time_limit=0.5)
+    p = toptw_problem(DATA / f"{name}.txt", m)
+    assert check_routes(p, row["route_nodes"]) == row["score"]
+    assert row["instance"] == name and row["routes"] == m
+    # m = 1 best-known scores are proven optima: exceeding one would mean a modelling bug
+    assert 0 < row["score"] <= row["bks"]
+    assert row["gap"] == (row["bks"] - row["score"]) / row["bks"]
+    assert row["gap"] < 0.05
+    table = gap_table([row])
+    assert family(name) in table and "mean gap" in table
