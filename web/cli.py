@@ -8,27 +8,13 @@ from __future__ import annotations
 import logging
 import os
 import signal
-from pathlib import Path
 
 import click
 
-from planner import db as sitedb
+from planner.cli import BadInput, fail
+from planner.cli import db_option as _db_option
+from planner.cli import open_db as _open
 from planner.errors import InputError
-
-
-class BadInput(click.ClickException):
-    exit_code = 2
-
-
-def _db_option(f):
-    return click.option("--db", "db_path", type=click.Path(dir_okay=False), default=str(sitedb.DEFAULT_DB),
-                        show_default=True, envvar="HONGTU_DB", help="SQLite database file")(f)
-
-
-def _open(db_path: str):
-    if not Path(db_path).exists():
-        raise BadInput(f"no database at {db_path}: run `hongtu db build` first")
-    return sitedb.connect(db_path)
 
 
 @click.group("curator")
@@ -48,7 +34,7 @@ def curator_add(name, db_path):
     try:
         account = accounts.add_curator(db, name, password)
     except InputError as e:
-        raise BadInput(f"{e.message('en')}\n{e.message('zh')}") from None
+        raise fail(e) from None
     click.echo(f"added curator {account['name']}")
 
 
