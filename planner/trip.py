@@ -2,7 +2,7 @@
 
 The model (a team orienteering problem with time windows, solved by `planner.toptw`):
 - Time is minutes since midnight of the first day; day d is the window [d*1440 + day start, d*1440 + day end]
-  of the chosen pace. Each day is one route.
+  of the chosen pace, and no drive between two sites may be longer than the pace allows.
 - A site is a node whose allowed visit starts are, for each day of the trip, its opening windows on that date
   (seasons and closing days applied) shortened by its visit length, so a visit starts and ends inside opening
   hours. A site closed on every day of the trip has no window at all.
@@ -13,6 +13,7 @@ The model (a team orienteering problem with time windows, solved by `planner.top
   until the next morning, so at most one fits per night, and a very large score makes the optimiser always
   take one. Travel to and from a night node is travel to and from its town. The optimiser thus picks where to
   sleep together with which sites each day visits (a user-fixed town leaves only that town's node).
+- Sites and towns that no itinerary could reach are left out before optimising (`_Reach`).
 """
 
 from __future__ import annotations
