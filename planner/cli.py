@@ -330,10 +330,12 @@ def bench_group():
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
 @click.option("--routes", "m", type=int, required=True, help="number of routes m")
 @click.option("--time-limit", type=float, default=1.0, show_default=True)
+@click.option("--workers", type=click.IntRange(1, 8), default=2, show_default=True,
+              help="search chains in parallel processes (this machine has 2 cores)")
 @click.option("--json", "as_json", is_flag=True)
-def bench_toptw(files, m, time_limit, as_json):
+def bench_toptw(files, m, time_limit, workers, as_json):
     """Solve OPTW/TOPTW benchmark instances with the product's optimiser; routes are re-checked."""
-    results = run_toptw(files, m, time_limit)
+    results = run_toptw(files, m, time_limit, workers=workers)
     if as_json:
         click.echo(json.dumps(results))
         return

@@ -1,30 +1,80 @@
 """Team orienteering with time windows (TOPTW): the optimiser behind multi-day itineraries and the benchmarks.
 
-How it works. A route is kept as an earliest-start schedule with the classic wait / max-shift bookkeeping
-(Vansteenwegen et al. 2009), so whether a stop can be inserted at a position is an O(1) check, done for all
-candidates and positions at once with numpy. Nodes with several windows (one per day in the product) fall
-back to an exact forward pass. On top of a greedy insertion (ratio score^2 / added time, with noise) runs a
-ruin-and-recreate search with simulated-annealing acceptance: remove a few related stops ("shaw": close in
-travel and service time; "slice": served at about the same time on any route; "segment": the ILS "shake"),
-re-insert greedily, sometimes relocate one stop, and restart from the best when stuck. The last 10 % of the
-budget goes to OR-Tools' routing library (`pywrapcp`): the same problem as a routing model (one vehicle per
-route, a time dimension with the windows as cumul domains, one disjunction per node with penalty K * score,
-K larger than any total travel so that the objective is lexicographic), seeded with our best routes and
-improved by guided local search; its answer is taken only when it is feasible and better. A plain OR-Tools
-model on its own (1 s, GLS) is ~17 % below best-known on Solomon and ~25 % on Cordeau, which is why it is
-the polish rather than the engine. `workers > 1` runs more annealing chains in forked processes.
+Problem: routes (days) with their own start/end nodes and time budgets; nodes with a score, a service time
+and one or more time windows for the START of service; maximise the total score, then minimise travel;
+mandatory nodes count as a huge score.  `solve` is the optimiser, `schedule` the independent timing that
+callers and tests use to re-check any answer.
 
-Measured with `hongtu bench toptw` on every (instance, m) pair of shared/benchmarks/toptw/bks.csv
-(mean gap to best-known %, this 2-core machine, one chain):
+Pipeline (all integer arithmetic):
 
-    family  m   1 s    10 s
-    c       1   0.00   0.00
-    r       1   0.07   0.07
-    rc      1   0.00   0.00
-    pr      1   1.32   0.17
-    pr      2   1.91   0.82
-    pr      3   2.76   0.96
-    pr      4   2.90   1.46
+1. Preprocessing.  Windows are merged into sorted disjoint intervals.  Per route, a node keeps only the
+   intervals it could use at all (shortest-path bounds from the route's start and to its end); a node with
+   one usable interval on a route is a *single-window* node there (the benchmarks: always; the product,
+   where one route spans the whole trip: night nodes).  If travel[a][v] <= travel[a][u] + service[u] +
+   travel[u][v] for all candidates u, an infeasible insertion stays infeasible as the route fills up, and
+   the insertion loop skips re-evaluating it.
+2. Bookkeeping.  Each route keeps its earliest-start schedule and, per position, the slack (= wait + max
+   shift of Vansteenwegen et al.): how much the arrival there may slip.  It is rebuilt with a vectorised
+   max-plus recurrence (start = C + running_max(open - C), C = prefix sums of service + travel).
+3. Insertion evaluation.  Numpy over all (gap, candidate) pairs of a route at once, O(1) per pair: the
+   time shift a candidate causes at the next stop must not exceed that stop's slack.  Multi-window
+   candidates get the first interval still open on arrival (vectorised).  Multi-window stops already in a
+   route make its slack conservative (a delay may push such a stop into a later interval); pairs that fail
+   the conservative test but pass an upper bound get an exact forward pass (rare in practice: the night
+   nodes' point windows block delays).
+4. Construction: greedy insertion by score^2 / (shift + 1) (Vansteenwegen et al. 2009).
+5. Search: ruin and recreate with simulated-annealing acceptance.  Each iteration removes 1 .. 2 + 25 %
+   of the visited stops ("shaw": close in travel and service-start time to a random stop; "slice": served
+   at about the same time on any route) or, in 10 % of iterations, moves one stop to a random feasible
+   place (reordering; another day in the product), then re-inserts greedily with the key times
+   U(0.4, 1.6) at the least-shift position (in 10 % of iterations: key times U(0, 2), position by least
+   shift times U(1, 1.3)).
+   Temperature: 1.0 -> 0.1 mean candidate scores, geometric over the time budget; after 25 % of the budget
+   without a new best the walk restarts, reheated, from the best solution.  It stops early when every
+   reachable node is visited (the score is then optimal).  workers > 1 runs independent chains in forked
+   processes and keeps the best.
+6. OR-Tools (last 10 % of the budget): the same problem as an OR-Tools routing model (time dimension with
+   waiting as slack, windows as cumul domains, one disjunction per node with penalty K * score, K above any
+   travel, so the objective is the same lexicographic one), seeded with the best solution and improved by
+   guided local search.  Its answer is re-checked with `schedule` and kept only if strictly better.
+
+Why this design, with the figures it was chosen on (mean gap to best known, 1 s per instance, this 2-core
+machine, one process; families c/r/rc = Solomon m = 1, pr = Cordeau pr01-pr10 with m = 1/2/3/4):
+
+- OR-Tools alone (the model of step 6, its own first solution, guided local search, 1 s): c 3.9 %,
+  r 15.8 %, rc 16.8 %, pr 18.3 / 12.4 / 13.7 / 11.2 %.  Too weak to be the main search.
+- First numpy version: greedy ratio insertion + random / segment ("shake") / related removal, accepting
+  only non-worse solutions, i.e. close to Vansteenwegen et al.'s ILS: c 0.5, r 0.8, rc 3.9, pr 4.0 / 4.3 /
+  4.6 / 4.2 %.  Annealing acceptance instead: c 0.0, r 0.0, rc 0.0, pr 2.6 / 2.8 / 3.0 / 3.5 %.  Then
+  shaw + slice removal, cached per-route evaluations, the monotone skip, vectorised schedules (pr10 m = 4:
+  580 -> 1100 iterations/s) and the stall restart give the figures in the benchmark report below.
+- OR-Tools pass: 0.9 s search + 0.1 s OR-Tools versus the same 0.9 s search alone, all 67 pairs: the score
+  improved on 8 pairs (+1..+3), the travel on 19 more (mean -0.5 %, up to -11 % on pr01 m = 4); giving the
+  search those 0.1 s instead gains about 0.1 % score.  On tiny adversarial multi-window instances found by
+  hypothesis (a mandatory stop that must take its later window) the annealing alone misses the optimum and
+  the OR-Tools pass finds it (tests/test_toptw.py).  So OR-Tools is the polishing stage and the
+  cross-check model.
+- Tried and dropped: CP-SAT set packing over the pool of routes seen during the search (Hu & Lim's route
+  recombination): +6 on pr10 m = 4, 0 elsewhere, and importing cp_model alone takes 0.25 s; a "replace"
+  local search (swap a stop for an unvisited node), an insertion key that discounts waiting, score-first
+  re-insertion, destroying on a subset of routes: no gain at equal time.
+- Product trips (planner.trip: one route over all days, ~170 sites with one window per open day, night
+  nodes): 10-day trip 7 -> ~380 iterations/s once multi-window candidates were vectorised and the exact
+  checks bounded.
+
+Benchmark report (final code; mean gap % to best known; every answer re-checked by
+planner.benchmarks.check_routes; longest solve 1.011 s at a 1 s limit, 10.008 s at 10 s):
+
+    limit  workers  c     r          rc         pr m=1     m=2        m=3        m=4        pr all
+    1 s    1        0.00  0.00-0.07  0.29-0.89  0.52-1.08  1.14-1.72  1.79-2.26  2.65-3.07  1.67-1.91  (3 runs)
+    1 s    2        0.00  0.00-0.07  0.00       0.29-0.65  0.89-0.97  1.26-1.51  2.15-2.49  1.23-1.32  (2 runs)
+    10 s   1        0.00  0.00       0.00       0.19       0.71       0.83       1.20       0.73
+
+(rc at 1 s, one chain: rc104 sometimes stays at 283 of 301).  run_toptw defaults to workers=2, the
+product (planner.trip) to one chain.
+
+Limitation: like every insertion method it cannot build a route whose stops are only reachable together
+(possible when travel violates the triangle inequality); such stops stay unvisited.
 """
 
 from __future__ import annotations
@@ -90,14 +140,15 @@ class Params:
     temp_end: float = 0.1  # ... and at the deadline (geometric cooling over the time budget)
     noise: float = 0.6  # insertion ratio multiplied by U(1 - noise, 1 + noise)
     destroy_frac: float = 0.25  # removes 1 .. 2 + destroy_frac * (visited stops) stops per iteration
-    pos_noise: float = 0.3  # insertion position by least shift * U(1, 1 + pos_noise)
-    max_routes: int = 0  # > 0: each destroy touches at most this many (random) routes
+    pos_noise: float = 0.3  # in "wild" iterations: insertion position by least shift * U(1, 1 + pos_noise)
+    wild: float = 0.1  # share of iterations with noise 1.0 (insertion keys times U(0, 2))
     stall: float = 0.25  # restart from the best (reheated) after this share of the budget without a new best
     relocate: float = 0.1  # share of iterations that move one stop to a random feasible place instead
     operators: tuple[str, ...] = ("shaw", "slice")
     polish: bool = True  # OR-Tools routing pass on the best solution at the end (see module docstring)
     polish_share: float = 0.1  # share of the time budget reserved for it
     max_iterations: int = 0  # > 0: stop after this many iterations (deterministic runs for tests)
+    max_evals: int = 0  # > 0: stop after this many route evaluations (deterministic, load-independent tuning)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -329,6 +380,7 @@ class _Engine:
         self.ratio = np.full((m, n), -1.0)
         self.noise = 0.0
         self.pos_noise = 0.0
+        self.stats: dict = {}
         self.evals = 0
         ub = float(self.eff[self.cand].sum())
         self.upper_bound = int(ub)
@@ -446,7 +498,7 @@ class _Engine:
     def _evaluate(self, r: int, U: np.ndarray) -> None:
         """Best insertion position (least time shift) of every node in U into route r."""
         shift = self._shifts(r, U)
-        if self.noise:  # position by a randomly perturbed shift (also breaks ties at random)
+        if self.noise >= 1.0:  # "wild" iterations: position by a randomly perturbed shift (breaks ties too)
             jitter = self.nprng.random(shift.shape)
             pos = (shift + (np.abs(shift) * self.pos_noise + 0.5) * jitter).argmin(axis=0)
             best = shift[pos, np.arange(len(U))]
@@ -685,17 +737,14 @@ class _Engine:
             self.insert(r, u, p)
 
     # ---- destroy operators ----------------------------------------------------------------------------
-    def destroy(self, kind: str, q: int, max_routes: int = 0) -> None:
+    def destroy(self, kind: str, q: int) -> None:
         """Remove about q stops: 'shaw' = close to a random stop in travel + service-start time, 'slice' =
         served at about the same time (across routes), 'random', 'segment' = a block of consecutive stops
-        per route (the "shake" of Vansteenwegen et al.).  max_routes > 0: only from that many random
-        routes."""
+        per route (the "shake" of Vansteenwegen et al.)."""
         live = [r for r in self.live if len(self.routes[r].seq) > 2]
         if not live:
             return
         rng = self.rng
-        if 0 < max_routes < len(live):
-            live = rng.sample(live, max_routes)
         drop: dict[int, set[int]] = {}
         if kind == "segment":
             for r in live:
@@ -748,6 +797,10 @@ def _anneal(
             if it >= params.max_iterations:
                 break
             progress = it / params.max_iterations
+        elif params.max_evals:
+            if eng.evals >= params.max_evals:
+                break
+            progress = eng.evals / params.max_evals
         else:
             progress = (now - t_begin) / span
         if params.stall and progress - last_gain > params.stall and progress < 0.9:
@@ -763,8 +816,9 @@ def _anneal(
         if rng.random() < params.relocate:
             eng.relocate()
         else:
-            eng.destroy(ops[rng.randrange(len(ops))], q, params.max_routes)
-        eng.fill(noise=params.noise, deadline=deadline)
+            eng.destroy(ops[rng.randrange(len(ops))], q)
+        noise = params.noise if rng.random() >= params.wild else 1.0
+        eng.fill(noise=noise, deadline=deadline)
         val = eng.value()
         if val > best_val:
             best_val = val
@@ -833,7 +887,8 @@ def solve(
             and _value(problem, eng, better) > _value(problem, eng, routes)
         ):
             routes = better
-        eng.polish_seconds = time.perf_counter() - t_pol
+        eng.stats["polish_seconds"] = round(time.perf_counter() - t_pol, 4)
+        eng.stats["polish_improved"] = routes is better
     return _finish(problem, eng, routes, status, t0, iterations)
 
 
@@ -992,5 +1047,5 @@ def _finish(problem: Problem, eng: _Engine, routes: list[list[int]], status: str
         seconds=time.perf_counter() - t0,
         missing_mandatory=missing,
         iterations=iterations,
-        stats={"evals": eng.evals},
+        stats={"evals": eng.evals, **eng.stats},
     )

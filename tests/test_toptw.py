@@ -156,11 +156,13 @@ def tiny_problems(draw):
     return Problem(travel, service, score, windows, routes, mandatory)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(tiny_problems(), st.integers(0, 3))
 def test_solve_matches_brute_force(p, seed):
-    # the full pipeline: a fixed number of annealing iterations, then the OR-Tools pass (0.1 * 0.5 s)
-    sol = solve(p, time_limit=0.5, seed=seed, params=Params(max_iterations=300))
+    # the full pipeline: a fixed number of annealing iterations, then the OR-Tools pass (0.2 s).  The
+    # annealing alone misses a few adversarial multi-window cases that hypothesis finds (a mandatory stop
+    # that must take its later window); the OR-Tools pass repairs them.
+    sol = solve(p, time_limit=1.0, seed=seed, params=Params(max_iterations=300, polish_share=0.2))
     for r, stops in enumerate(sol.routes):
         assert schedule(p, r, stops) is not None
     visited = [u for rr in sol.routes for u in rr]
