@@ -384,7 +384,7 @@ class _Engine:
         self.evals = 0
         ub = float(self.eff[self.cand].sum())
         self.upper_bound = int(ub)
-        plain = self.eff[self.cand & (self.eff < self.big)]
+        plain = self.eff[self.cand & (self.eff < self.big)]  # temperatures are in ordinary scores
         self.mean_score = float(plain.mean()) if len(plain) and plain.mean() > 0 else 1.0
 
     # ---- route schedule -------------------------------------------------------------------------
@@ -479,9 +479,14 @@ class _Engine:
             y = cl[i] - arr[i]
             nxt = x if x < y else y
             slack[i] = nxt
-            # a delay past the current interval may still fit a later one: bound by the last close
-            ivs = multi.get(seq[i])
-            y = (ivs[-1][1] if ivs else cl[i]) - arr[i]
+            # a delay past the current interval may still fit a later one, but only one that opens before
+            # the rest of the route (at most nub later) stops absorbing the delay: bound by its close
+            close = cl[i]
+            for o, c in multi.get(seq[i], ()):
+                if o > st[i] + nub:
+                    break
+                close = c
+            y = close - arr[i]
             x = w + nub
             nub = x if x < y else y
             ub[i] = nub

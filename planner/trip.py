@@ -135,7 +135,9 @@ def site_value(site: dict, request: TripRequest) -> float:
 
 # ---------------------------------------------------------------- the model
 
-NIGHT_SCORE = 10**9  # larger than any trip's total site score, so every night gets a town
+# Larger than any trip's total site score, so every night gets a town, even before a must-see site.  Night
+# nodes are also mandatory: the optimiser then measures its annealing temperature in site scores alone.
+NIGHT_SCORE = 10**9
 
 
 @dataclass
@@ -245,7 +247,7 @@ def build_problem(model: Model, must: set[int]) -> toptw.Problem:
     last_day = len(model.dates) - 1
     route = toptw.Route(ORIGIN, TRIP_END, model.pace.day_start, last_day * DAY + model.pace.day_end)
     return toptw.Problem(travel=model.matrix.minutes.tolist(), service=model.service, score=score,
-                         windows=model.windows, routes=[route], mandatory=frozenset(must))
+                         windows=model.windows, routes=[route], mandatory=frozenset(must | set(model.night_nodes)))
 
 
 def solve_trip(db: sqlite_utils.Database, request: TripRequest, provider=None,
