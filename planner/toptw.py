@@ -230,7 +230,7 @@ class _RouteState:
     """
 
     __slots__ = ("seq", "q", "arr", "st", "slack", "dep", "travel", "n_multi", "last_multi", "slack_ub", "_np",
-                 "_lists")
+                 "_lists", "_segments")
 
     def __init__(self, seq, q, arr, st, slack, dep, travel, n_multi, last_multi, slack_ub=None):
         self.seq = seq  # list[int], with start and end
@@ -245,6 +245,7 @@ class _RouteState:
         self.slack_ub = slack_ub  # multi-window routes: upper bound on the delay any position can absorb
         self._np = None
         self._lists = None
+        self._segments = None
 
     def views(self):
         """(prev nodes, next nodes, departure of prev, arrival at next, slack at next) per insertion gap."""
@@ -257,6 +258,13 @@ class _RouteState:
         if self._lists is None:
             self._lists = (self.arr.tolist(), self.st.tolist())
         return self._lists
+
+    def segments(self, pinned: np.ndarray) -> list[tuple[int, int]]:
+        """(first, last) positions of the stretches between pinned stops (see _Engine._evaluate)."""
+        if self._segments is None:
+            cuts = [0, *(np.nonzero(pinned.take(self.q[1:-1]))[0] + 1).tolist(), len(self.seq) - 1]
+            self._segments = list(zip(cuts, cuts[1:], strict=False))
+        return self._segments
 
 
 class _Engine:
@@ -282,6 +290,8 @@ class _Engine:
         mand = {u for u in problem.mandatory if 0 <= u < n and u not in terminals}
         self.big = sum(base) + 1
         self.mand = mand
+        self.mand_mask = np.zeros(n, dtype=bool)
+        self.mand_mask[list(mand)] = True
         eff = [base[u] + (self.big if u in mand else 0) for u in range(n)]
         self.base = base
         self.effl = eff
@@ -341,6 +351,7 @@ class _Engine:
                     self.multi[r][u] = rel
                     self.is_multi[r, u] = True
         self.cand = cand & self.reach.any(axis=0)
+        self.reach_list = [np.nonzero(self.reach[r] & self.cand)[0] for r in range(m)]
         # per-route window arrays extended by two virtual entries for the route's start (n) and end (n + 1)
         self.OPX = np.concatenate([self.OPEN, np.zeros((m, 2), dtype=np.int64)], axis=1)
         self.CLX = np.concatenate([self.CLOSE, np.zeros((m, 2), dtype=np.int64)], axis=1)
@@ -348,6 +359,11 @@ class _Engine:
             self.OPX[r, n] = self.CLX[r, n] = rt.earliest
             self.OPX[r, n + 1] = -_BIG
             self.CLX[r, n + 1] = rt.latest
+        # A stop whose window is a single instant on a route (the product's night nodes) is "pinned": its
+        # start never moves, so a change on one side of it cannot affect insertions on the other side.
+        self.pinned = (self.OPEN == self.CLOSE) & ~self.is_multi & self.reach
+        self.any_pinned = bool(self.pinned.any())
+        self.segment_memo: dict = {}
         self.OPENl = self.OPEN.tolist()
         self.CLOSEl = self.CLOSE.tolist()
         # padded interval tables of the multi-window nodes per route (pad: open = close = _BIG)
@@ -502,12 +518,15 @@ class _Engine:
     # ---- insertion evaluation -------------------------------------------------------------------
     def _evaluate(self, r: int, U: np.ndarray) -> None:
         """Best insertion position (least time shift) of every node in U into route r."""
-        shift = self._shifts(r, U)
         if self.noise >= 1.0:  # "wild" iterations: position by a randomly perturbed shift (breaks ties too)
+            shift = self._shifts(r, U)
             jitter = self.nprng.random(shift.shape)
             pos = (shift + (np.abs(shift) * self.pos_noise + 0.5) * jitter).argmin(axis=0)
             best = shift[pos, np.arange(len(U))]
+        elif self.any_pinned and len(self.routes[r].seq) > 2:
+            best, pos = self._best_by_segment(r, U)
         else:
+            shift = self._shifts(r, U)
             pos = shift.argmin(axis=0)
             best = shift.min(axis=0)
         self.cost[r, U] = best
@@ -515,11 +534,47 @@ class _Engine:
         self.computed[r, U] = True
         self.ratio[r, U] = self._key(U, best)
 
-    def _shifts(self, r: int, U: np.ndarray) -> np.ndarray:
-        """Time shift of inserting each node of U (columns) in each gap of route r (rows), _BIG where
-        infeasible; O(1) per pair from the wait / max-shift bookkeeping."""
+    def _best_by_segment(self, r: int, U: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Least shift and its gap for each node of U, combined from the stretches between pinned stops.
+
+        A stretch's insertion costs depend only on its stops (the pinned stops at its ends keep their
+        times), so they are memoised by content: after an insertion only the changed stretch is evaluated,
+        and a restored solution's stretches are usually known already.
+        """
+        rs = self.routes[r]
+        best = np.full(len(U), _BIG, dtype=np.int64)
+        pos = np.zeros(len(U), dtype=np.int64)
+        memo = self.segment_memo
+        seq = rs.seq
+        for first, last in rs.segments(self.pinned[r]):
+            key = (r, *seq[first : last + 1])
+            entry = memo.get(key)
+            if entry is not None:
+                cost, at = entry[0].take(U), entry[1].take(U)
+            elif 4 * len(U) < len(self.reach_list[r]):  # a few nodes (mandatory ones): not worth keeping
+                shift = self._shifts(r, U, first, last)
+                cost, at = shift.min(axis=0), shift.argmin(axis=0)
+            else:
+                if len(memo) >= 4000:
+                    memo.clear()
+                everyone = self.reach_list[r]
+                shift = self._shifts(r, everyone, first, last)
+                entry = memo[key] = (np.full(self.n, _BIG, dtype=np.int64), np.zeros(self.n, dtype=np.int64))
+                entry[0][everyone] = shift.min(axis=0)
+                entry[1][everyone] = shift.argmin(axis=0)  # gap within the stretch
+                cost, at = entry[0].take(U), entry[1].take(U)
+            better = cost < best
+            best[better] = cost[better]
+            pos[better] = at[better] + first
+        return best, pos
+
+    def _shifts(self, r: int, U: np.ndarray, first: int = 0, last: int | None = None) -> np.ndarray:
+        """Time shift of inserting each node of U (columns) in each gap of route r (rows) between positions
+        first and last, _BIG where infeasible; O(1) per pair from the wait / max-shift bookkeeping."""
         rs = self.routes[r]
         A, B, dep, arrB, slB = rs.views()
+        if first or last is not None:
+            A, B, dep, arrB, slB = (x[first:last] for x in (A, B, dep, arrB, slB))
         self.evals += 1
         start = self.T.take(A, axis=0).take(U, axis=1)
         start += dep
@@ -541,14 +596,15 @@ class _Engine:
         shift -= arrB
         late = start > closeU
         bad = shift > slB
-        if rs.n_multi:
+        lim = min(rs.last_multi, len(rs.seq) - 1 if last is None else last) - first
+        if rs.n_multi and lim > 0:
             # exact forward pass where the conservative slack rejected an insertion that the upper bound
             # allows, before a multi-window stop (a delay may move such a stop into a later interval)
-            lim = rs.last_multi
-            maybe = bad[:lim] & ~late[:lim] & (shift[:lim] <= rs.slack_ub[:lim])
+            ub = rs.slack_ub[first : first + lim]
+            maybe = bad[:lim] & ~late[:lim] & (shift[:lim] <= ub)
             if maybe.any():
                 for p, j in zip(*np.nonzero(maybe), strict=True):
-                    if self._exact_ok(r, rs, int(p), int(U[j]), int(start[p, j])):
+                    if self._exact_ok(r, rs, first + int(p), int(U[j]), int(start[p, j])):
                         bad[p, j] = False
         bad |= late
         np.putmask(shift, bad, _BIG)
@@ -594,15 +650,14 @@ class _Engine:
             prev = v
         return t + Tl[prev][seq[-1]] <= self.p.routes[r].latest
 
-    def _refresh(self) -> None:
-        need = ~self.computed & self.reach & self.unvisited[None, :]
+    def _refresh(self, only: np.ndarray | None = None) -> None:
         for r in self.live:
-            row = need[r]
-            if row.any():
-                self._evaluate(r, np.nonzero(row)[0])
+            self._refresh_row(r, only)
 
-    def _refresh_row(self, r: int) -> None:
+    def _refresh_row(self, r: int, only: np.ndarray | None = None) -> None:
         row = ~self.computed[r] & self.reach[r] & self.unvisited
+        if only is not None:
+            row &= only
         if row.any():
             self._evaluate(r, np.nonzero(row)[0])
 
@@ -635,13 +690,20 @@ class _Engine:
         return True
 
     def fill(self, noise: float = 0.0, deadline: float = math.inf) -> int:
-        """Greedy insertion by score^2 / time shift times a random factor, until nothing fits."""
-        added = 0
+        """Greedy insertion by score^2 / time shift times a random factor, until nothing fits; mandatory
+        nodes first (they outweigh the rest anyway, and evaluating only them is cheaper)."""
         if not self.live:
             return 0
         self.noise = noise
-        self._refresh()
-        ratio = self.ratio.ravel()
+        added = 0
+        if (self.mand_mask & self.unvisited).any():
+            added = self._fill_from(self.mand_mask, deadline)
+        return added + self._fill_from(None, deadline)
+
+    def _fill_from(self, only: np.ndarray | None, deadline: float) -> int:
+        added = 0
+        self._refresh(only)
+        ratio = self.ratio.ravel() if only is None else np.where(only, self.ratio, -1.0).ravel()
         n = self.n
         while True:
             k = int(ratio.argmax())
@@ -655,7 +717,9 @@ class _Engine:
                 self.ratio[r, u] = -1.0
             if time.perf_counter() > deadline:
                 return added
-            self._refresh_row(r)
+            self._refresh_row(r, only)
+            if only is not None:
+                ratio = np.where(only, self.ratio, -1.0).ravel()
 
     def remove(self, r: int, drop: set[int]) -> bool:
         seq = self.routes[r].seq
