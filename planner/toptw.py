@@ -109,6 +109,8 @@ class Problem:
     windows: Sequence[Sequence[tuple[int, int]]]  # per node: allowed intervals for the START of service
     routes: Sequence[Route]
     mandatory: frozenset[int] = frozenset()  # visited if at all feasible
+    exclusive: Sequence[Sequence[int]] = ()  # groups of nodes of which at most one is visited (the product:
+    # the towns for one night)
     # nodes that are a start/end of some route are never stops
 
 
@@ -387,6 +389,14 @@ class _Engine:
             self._build(r, [rt.start, rt.end]) if self.route_ok[r] else None for r, rt in enumerate(problem.routes)
         ]
         self.live = [r for r in range(m) if self.route_ok[r]]
+        # "unvisited" = a candidate that is not visited and whose exclusive group has no visited member
+        self.group_of = np.full(n, -1, dtype=np.int64)
+        self.group_members: list[np.ndarray] = []
+        for members in problem.exclusive:
+            members = np.array(sorted({int(u) for u in members} - terminals), dtype=np.int64)
+            if len(members) > 1:
+                self.group_of[members] = len(self.group_members)
+                self.group_members.append(members)
         self.unvisited = self.cand.copy()
         self.cost = np.full((m, n), _BIG, dtype=np.int64)
         self.pos = np.zeros((m, n), dtype=np.int64)
@@ -398,7 +408,8 @@ class _Engine:
         self.pos_noise = 0.0
         self.stats: dict = {}
         self.evals = 0
-        ub = float(self.eff[self.cand].sum())
+        ub = float(self.eff[self.cand & (self.group_of < 0)].sum())
+        ub += sum(float(self.eff[g[self.cand[g]]].max(initial=0.0)) for g in self.group_members)
         self.upper_bound = int(ub)
         plain = self.eff[self.cand & (self.eff < self.big)]  # temperatures are in ordinary scores
         self.mean_score = float(plain.mean()) if len(plain) and plain.mean() > 0 else 1.0
@@ -662,12 +673,16 @@ class _Engine:
             self._evaluate(r, np.nonzero(row)[0])
 
     def _mark_visited(self, u: int) -> None:
-        self.unvisited[u] = False
-        self.ratio[:, u] = -1.0
+        g = self.group_of[u]
+        closed = self.group_members[g] if g >= 0 else u
+        self.unvisited[closed] = False
+        self.ratio[:, closed] = -1.0
 
-    def _mark_unvisited(self, v) -> None:
-        self.unvisited[v] = True
-        self.computed[:, v] = False
+    def _mark_unvisited(self, v: int) -> None:
+        g = self.group_of[v]
+        opened = self.group_members[g][self.cand[self.group_members[g]]] if g >= 0 else v
+        self.unvisited[opened] = True
+        self.computed[:, opened] = False
 
     # ---- moves ------------------------------------------------------------------------------------
     def _set(self, r: int, rs: _RouteState) -> None:
@@ -706,14 +721,18 @@ class _Engine:
         ratio = self.ratio.ravel() if only is None else np.where(only, self.ratio, -1.0).ravel()
         n = self.n
         while True:
-            k = int(ratio.argmax())
+            if only is not None and self.noise >= 1.0:  # "wild": any feasible mandatory insertion (explores towns)
+                feasible = np.nonzero(ratio >= 0)[0]
+                k = int(feasible[self.rng.randrange(len(feasible))]) if len(feasible) else 0
+            else:
+                k = int(ratio.argmax())
             if ratio[k] < 0:
                 return added
             r, u = divmod(k, n)
             if self.insert(r, u, int(self.pos[r, u])):
                 added += 1
-            else:  # cannot happen with exact bookkeeping; never loop on it
-                self.computed[r] = False
+            else:  # cannot happen with exact bookkeeping; never loop on it (the route is unchanged)
+                self.computed[r, u] = True
                 self.ratio[r, u] = -1.0
             if time.perf_counter() > deadline:
                 return added
@@ -756,7 +775,10 @@ class _Engine:
     def _reset_unvisited(self) -> None:
         unv = self.cand.copy()
         for r in self.live:
-            unv[self.routes[r].q[1:-1]] = False
+            visited = self.routes[r].q[1:-1]
+            unv[visited] = False
+            for g in self.group_of.take(visited)[self.group_of.take(visited) >= 0].tolist():
+                unv[self.group_members[g]] = False
         self.computed[:, unv & ~self.unvisited] = False
         self.ratio[:, ~unv] = -1.0
         self.unvisited = unv
@@ -774,7 +796,8 @@ class _Engine:
                 trial = keep[:-1] + [v, keep[-1]]
                 if self._build(r, trial) is not None:
                     keep = trial
-                    used.add(v)
+                    g = self.group_of[v]
+                    used.update(self.group_members[g].tolist() if g >= 0 else [v])
             self._set(r, self._build(r, keep))
         self._reset_unvisited()
 
@@ -1057,6 +1080,10 @@ class _OrtoolsModel:
             if len(allowed) < len(live):
                 routing.VehicleVar(idx).SetValues([-1, *allowed])
             routing.AddDisjunction([idx], int(K * eng.effl[u]))
+        for members in eng.group_members:
+            inside = [manager.NodeToIndex(index_of[u]) for u in members.tolist() if u in index_of]
+            if len(inside) > 1:
+                routing.AddDisjunction(inside, 0, 1)  # at most one of the group, at no cost
         self.routing, self.manager, self.nodes, self.index_of, self.live = routing, manager, nodes, index_of, live
         self.m = len(problem.routes)
         self.ok = True

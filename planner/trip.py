@@ -67,11 +67,19 @@ class TripRequest:
     must: list[str] = field(default_factory=list)
     avoid: list[str] = field(default_factory=list)
     time_limit: float | None = None  # None: default_time_limit(days)
+    chains: int | None = None  # independent search chains (processes); None: default_chains()
 
 
 def default_time_limit(days: int) -> float:
-    """Seconds for the optimiser: enough for a chat reply, more for longer trips (see `hongtu bench plans`)."""
-    return min(1.2, 0.25 + 0.12 * days)
+    """Seconds for the optimiser: under half a second up to three days (a chat reply), then 0.2 s a day up
+    to 1.35 s, as trips of four days and more need it most (measured with `hongtu bench plans`)."""
+    return 0.3 + 0.05 * days if days <= 3 else min(1.35, 0.2 * days)
+
+
+def default_chains() -> int:
+    """One search chain per core, at most two: a second chain raised `hongtu bench plans`' mean score; the
+    web gives busy servers one chain per plan."""
+    return max(1, min(2, os.cpu_count() or 1))
 
 
 def today_in_china() -> dt.date:
@@ -246,8 +254,12 @@ def build_problem(model: Model, must: set[int]) -> toptw.Problem:
         score[node] = NIGHT_SCORE
     last_day = len(model.dates) - 1
     route = toptw.Route(ORIGIN, TRIP_END, model.pace.day_start, last_day * DAY + model.pace.day_end)
+    towns_by_night: dict[int, list[int]] = {}
+    for node, night in model.night_nodes.items():
+        towns_by_night.setdefault(night, []).append(node)
     return toptw.Problem(travel=model.matrix.minutes.tolist(), service=model.service, score=score,
-                         windows=model.windows, routes=[route], mandatory=frozenset(must | set(model.night_nodes)))
+                         windows=model.windows, routes=[route], mandatory=frozenset(must | set(model.night_nodes)),
+                         exclusive=list(towns_by_night.values()))
 
 
 def solve_trip(db: sqlite_utils.Database, request: TripRequest, provider=None,
@@ -265,7 +277,7 @@ def solve_trip(db: sqlite_utils.Database, request: TripRequest, provider=None,
     must = {n for n in model.sites if model.nodes[n]["id"] in request.must}
     problem = build_problem(model, must)
     remaining = max(0.05, request.time_limit - (time.perf_counter() - started))
-    solution = toptw.solve(problem, remaining)
+    solution = toptw.solve(problem, remaining, workers=request.chains or default_chains())
     return _itinerary(model, problem, solution.routes[0], solution.status, request, must,
                       time.perf_counter() - started)
 

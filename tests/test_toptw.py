@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import itertools
 import math
+import random
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -19,7 +21,7 @@ from planner.benchmarks import (
     run_toptw,
     toptw_problem,
 )
-from planner.toptw import Params, Problem, Route, Visit, route_travel, schedule, solve
+from planner.toptw import Params, Problem, Route, Visit, _Engine, route_travel, schedule, solve
 
 DATA = Path(__file__).parent / "data" / "toptw"
 
@@ -96,7 +98,8 @@ def test_schedule_asymmetric_travel():
 
 
 def brute_force(p: Problem):
-    """Best (mandatory visited, score, -travel) over all assignments of stops to routes."""
+    """Best (mandatory visited, score, -travel) over all assignments of stops to routes (at most one stop
+    of each exclusive group)."""
     terminals = {r.start for r in p.routes} | {r.end for r in p.routes}
     cands = [u for u in range(len(p.travel)) if u not in terminals and (p.score[u] > 0 or u in p.mandatory)]
     per_route = []
@@ -119,6 +122,8 @@ def brute_force(p: Problem):
     for combo in itertools.product(*[list(d.items()) for d in per_route]):
         sets = [s for s, _ in combo]
         if sum(len(s) for s in sets) != len(set().union(*sets)):
+            continue
+        if any(len(set().union(*sets) & set(group)) > 1 for group in p.exclusive):
             continue
         v = value(sets, sum(t for _, t in combo))
         if top is None or v > top:
@@ -143,7 +148,7 @@ def tiny_problems(draw):
         ivs = []
         for _ in range(draw(st.integers(1, 2))):
             a = draw(st.integers(0, 80))
-            ivs.append((a, a + draw(st.integers(0, 30))))
+            ivs.append((a, a + draw(st.sampled_from([0, *range(31)]))))  # single instants: "pinned" stops
         windows.append(ivs)
     if m == 2:
         windows.append([])
@@ -153,7 +158,8 @@ def tiny_problems(draw):
     if m == 2:
         routes.append(Route(0, n - 1, draw(st.integers(0, 30)), draw(st.integers(60, 140))))
     mandatory = frozenset(u for u in range(1, k + 1) if draw(st.integers(0, 5)) == 0)
-    return Problem(travel, service, score, windows, routes, mandatory)
+    exclusive = [draw(st.sets(st.integers(1, k), min_size=2, max_size=3))] if k >= 2 and draw(st.booleans()) else []
+    return Problem(travel, service, score, windows, routes, mandatory, [sorted(g) for g in exclusive])
 
 
 @settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -167,6 +173,7 @@ def test_solve_matches_brute_force(p, seed):
         assert schedule(p, r, stops) is not None
     visited = [u for rr in sol.routes for u in rr]
     assert len(visited) == len(set(visited))
+    assert all(len(set(visited) & set(group)) <= 1 for group in p.exclusive)
     assert sol.score == sum(p.score[u] for u in visited)
     assert sol.travel == sum(route_travel(p, r, rr) for r, rr in enumerate(sol.routes))
     best = brute_force(p)
@@ -174,6 +181,46 @@ def test_solve_matches_brute_force(p, seed):
     assert got[:2] == best[:2]
     assert got[2] <= best[2]  # travel cannot beat the optimum (it is a heuristic tie-break)
     assert sorted(p.mandatory - set(visited)) == sol.missing_mandatory
+
+
+def multi_day_problem(days: int, sites: int, towns: int, seed: int) -> Problem:
+    """Shaped like planner.trip's trips: one route over several days, sites open every day (one window a
+    day), and per night one node per town whose window is the single instant of that evening."""
+    rng = random.Random(seed)
+    points = [(rng.uniform(0, 100), rng.uniform(0, 100)) for _ in range(1 + towns + sites)]
+    nodes = [0, *[1 + t for t in range(towns)] * (days - 1), *range(1 + towns, 1 + towns + sites)]
+    travel = [[round(math.dist(points[a], points[b])) for b in nodes] for a in nodes]
+    day, evening = 1440, 600
+    windows = [[]] + [[(night * day + evening,) * 2] for night in range(days - 1) for _ in range(towns)]
+    for _ in range(sites):
+        opens, closes = rng.randint(0, 200), rng.randint(300, 560)
+        windows.append([(d * day + opens, d * day + closes) for d in range(days)])
+    service = [0] + [day - evening] * (towns * (days - 1)) + [rng.randint(10, 60) for _ in range(sites)]
+    score = [0] + [10**6] * (towns * (days - 1)) + [rng.randint(1, 30) for _ in range(sites)]
+    nights = [list(range(1 + n * towns, 1 + (n + 1) * towns)) for n in range(days - 1)]
+    return Problem(travel, service, score, windows, [Route(0, 0, 0, (days - 1) * day + evening)],
+                   mandatory=frozenset(u for group in nights for u in group), exclusive=nights)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_memoised_insertion_costs_match_a_full_evaluation(seed):
+    # Night nodes are pinned (single-instant windows): insertion costs are kept per stretch between them.
+    # Along a ruin-and-recreate walk, they must equal an evaluation of the whole route every time.
+    p = multi_day_problem(days=4, sites=40, towns=5, seed=seed)
+    eng = _Engine(p, seed)
+    assert eng.any_pinned
+    eng.fill()
+    for step in range(60):
+        eng.destroy(("shaw", "slice", "random")[step % 3], 1 + step % 6)
+        eng.fill(noise=0.5)
+        U = np.nonzero(eng.unvisited & eng.reach[0])[0]
+        best, pos = eng._best_by_segment(0, U)
+        full = eng._shifts(0, U)
+        assert (best == full.min(axis=0)).all()
+        assert (full[pos, np.arange(len(U))] == best).all()
+    stops = eng.stops()[0]
+    assert schedule(p, 0, stops) is not None
+    assert sum(u in stops for u in p.mandatory) == 3  # a town for each night
 
 
 def test_polish_keeps_solutions_feasible_with_multiple_windows():

@@ -766,3 +766,11 @@ def test_an_overload_shortens_the_time_limit_not_the_queue():
     assert planning._share_of_time(request, 8, 8).time_limit == 1.0
     assert planning._share_of_time(request, 8, 16).time_limit == 0.5
     assert planning._share_of_time(request, 8, 200).time_limit == planning.MIN_TIME_LIMIT
+
+
+def test_a_plan_alone_gets_every_search_chain_and_shared_cores_one_each():
+    from planner.trip import TripRequest
+
+    request = TripRequest(origin="x", days=1, time_limit=1.0)
+    assert planning._share_of_time(request, 8, 1).chains is None  # planner.trip.default_chains()
+    assert planning._share_of_time(request, 8, 2).chains == 1

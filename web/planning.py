@@ -366,8 +366,11 @@ MIN_TIME_LIMIT = 0.3
 
 
 def _share_of_time(request: TripRequest, workers: int, in_flight: int) -> TripRequest:
-    """With more plans waiting than workers, give each a shorter time limit (never under 0.3 s), so an
-    overload makes plans a little less polished instead of making everyone queue for a long time."""
+    """With other plans in flight, one search chain per plan (the cores are shared); with more plans
+    waiting than workers, also a shorter time limit (never under 0.3 s), so an overload makes plans a
+    little less polished instead of making everyone queue for a long time."""
+    if in_flight > 1:
+        request = dataclasses.replace(request, chains=1)
     if in_flight <= workers:
         return request
     limit = max(MIN_TIME_LIMIT, request.time_limit * workers / in_flight)
