@@ -2,8 +2,9 @@
 
 Problem: routes (days) with their own start/end nodes and time budgets; nodes with a score, a service time
 and one or more time windows for the START of service; maximise the total score, then minimise travel;
-mandatory nodes count as a huge score.  `solve` is the optimiser, `schedule` the independent timing that
-callers and tests use to re-check any answer.
+mandatory nodes count as a huge score; of each "exclusive" group at most one node is visited (the
+product's towns for one night).  `solve` is the optimiser, `schedule` the independent timing that callers
+and tests use to re-check any answer.
 
 Pipeline (all integer arithmetic):
 
@@ -20,15 +21,20 @@ Pipeline (all integer arithmetic):
    time shift a candidate causes at the next stop must not exceed that stop's slack.  Multi-window
    candidates get the first interval still open on arrival (vectorised).  Multi-window stops already in a
    route make its slack conservative (a delay may push such a stop into a later interval); pairs that fail
-   the conservative test but pass an upper bound get an exact forward pass (rare in practice: the night
-   nodes' point windows block delays).
-4. Construction: greedy insertion by score^2 / (shift + 1) (Vansteenwegen et al. 2009).
+   the conservative test but pass an upper bound get an exact forward pass.
+   A stop whose window is a single instant (the product's night nodes) is *pinned*: no delay crosses it,
+   so the insertion costs of each stretch between pinned stops depend only on that stretch's stops and are
+   memoised by content.  After an insertion only one stretch is evaluated again (7-day trips: 1.5-2x
+   iterations per second; the benchmarks have no pinned stops).
+4. Construction: greedy insertion by score^2 / (shift + 1) (Vansteenwegen et al. 2009), mandatory nodes
+   first.
 5. Search: ruin and recreate with simulated-annealing acceptance.  Each iteration removes 1 .. 2 + 25 %
    of the visited stops ("shaw": close in travel and service-start time to a random stop; "slice": served
    at about the same time on any route) or, in 10 % of iterations, moves one stop to a random feasible
    place (reordering; another day in the product), then re-inserts greedily with the key times
    U(0.4, 1.6) at the least-shift position (in 10 % of iterations: key times U(0, 2), position by least
-   shift times U(1, 1.3)).
+   shift times U(1, 1.3), and mandatory nodes in a random feasible place, which in the product tries
+   another town for a night: mean bench-plans score +0.4 %).
    Temperature: 1.0 -> 0.1 mean candidate scores, geometric over the time budget; after 25 % of the budget
    without a new best the walk restarts, reheated, from the best solution.  It stops early when every
    reachable node is visited (the score is then optimal).  workers > 1 runs independent chains in forked
@@ -60,7 +66,11 @@ machine, one process; families c/r/rc = Solomon m = 1, pr = Cordeau pr01-pr10 wi
   re-insertion, destroying on a subset of routes: no gain at equal time.
 - Product trips (planner.trip: one route over all days, ~170 sites with one window per open day, night
   nodes): 10-day trip 7 -> ~380 iterations/s once multi-window candidates were vectorised and the exact
-  checks bounded.
+  checks bounded.  The annealing temperature is in mean scores of ordinary (not mandatory) nodes: while
+  the product's night nodes counted in it (score 1e9), it accepted almost any loss, and 7-day trips
+  scored about 5 % lower.  Then the pinned-stretch memo, the exclusive groups (the other towns of a
+  night that already has one are not evaluated) and mandatory-first insertion: 7-day trip 250 -> 750
+  iterations/s.
 
 Benchmark report (final code; mean gap % to best known; every answer re-checked by
 planner.benchmarks.check_routes; longest solve 1.011 s at a 1 s limit, 10.008 s at 10 s):
@@ -70,8 +80,8 @@ planner.benchmarks.check_routes; longest solve 1.011 s at a 1 s limit, 10.008 s 
     1 s    2        0.00  0.00-0.07  0.00       0.29-0.65  0.89-0.97  1.26-1.51  2.15-2.49  1.23-1.32  (2 runs)
     10 s   1        0.00  0.00       0.00       0.19       0.71       0.83       1.20       0.73
 
-(rc at 1 s, one chain: rc104 sometimes stays at 283 of 301).  run_toptw defaults to workers=2, the
-product (planner.trip) to one chain.
+(rc at 1 s, one chain: rc104 sometimes stays at 283 of 301).  run_toptw and the product
+(planner.trip.default_chains) default to two chains.
 
 Limitation: like every insertion method it cannot build a route whose stops are only reachable together
 (possible when travel violates the triangle inequality); such stops stay unvisited.

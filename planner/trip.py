@@ -8,11 +8,15 @@ The model (a team orienteering problem with time windows, solved by `planner.top
   hours. A site closed on every day of the trip has no window at all.
 - Value = importance x match to the traveller's interests (x1.5 for a requested theme); must-see sites are
   mandatory nodes; avoided sites are left out.
-- The whole trip is one route from the origin to the end point. Each night is a set of optional "night
-  nodes", one per town with hotels; a night node's visit starts exactly at that evening's end of day and lasts
-  until the next morning, so at most one fits per night, and a very large score makes the optimiser always
-  take one. Travel to and from a night node is travel to and from its town. The optimiser thus picks where to
-  sleep together with which sites each day visits (a user-fixed town leaves only that town's node).
+- The whole trip is one route from the origin to the end point. Each night is a group of "night nodes", one
+  per town with hotels, of which at most one is visited (an exclusive group); a night node's visit starts
+  exactly at that evening's end of day and lasts until the next morning, and night nodes are mandatory with a
+  score above any trip's, so the optimiser always takes one a night. Travel to and from a night node is
+  travel to and from its town. The optimiser thus picks where to sleep together with which sites each day
+  visits (a user-fixed town leaves only that town's node). The single-instant windows also let the optimiser
+  evaluate each day separately (its "pinned" stops).
+- Why one route and not one route per day: the night's town would then be a route's end and the next
+  route's start, fixed before optimising; here it is chosen by the same insertion moves as the sites.
 - Sites and towns that no itinerary could reach are left out before optimising (`_Reach`).
 """
 
@@ -144,7 +148,7 @@ def site_value(site: dict, request: TripRequest) -> float:
 # ---------------------------------------------------------------- the model
 
 # Larger than any trip's total site score, so every night gets a town, even before a must-see site.  Night
-# nodes are also mandatory: the optimiser then measures its annealing temperature in site scores alone.
+# nodes are also mandatory, so the optimiser measures its annealing temperature in site scores alone.
 NIGHT_SCORE = 10**9
 
 
