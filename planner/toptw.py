@@ -375,6 +375,7 @@ class _Engine:
         # start never moves, so a change on one side of it cannot affect insertions on the other side.
         self.pinned = (self.OPEN == self.CLOSE) & ~self.is_multi & self.reach
         self.any_pinned = bool(self.pinned.any())
+        self.pinned_list = self.pinned.tolist()
         self.segment_memo: dict = {}
         self.OPENl = self.OPEN.tolist()
         self.CLOSEl = self.CLOSE.tolist()
@@ -425,7 +426,7 @@ class _Engine:
         self.mean_score = float(plain.mean()) if len(plain) and plain.mean() > 0 else 1.0
 
     # ---- route schedule -------------------------------------------------------------------------
-    def _build(self, r: int, seq: list[int]) -> _RouteState | None:
+    def _build(self, r: int, seq: list[int], old: _RouteState | None = None) -> _RouteState | None:
         """Schedule of a stop sequence on route r (vectorised max-plus recurrence); None if infeasible.
 
         start_i = max(open_i, start_{i-1} + c_{i-1}) with c = service + travel unrolls to
@@ -434,7 +435,7 @@ class _Engine:
         """
         q = np.array(seq, dtype=np.int64)
         if self.multi[r] and self.is_multi[r].take(q[1:-1]).any():
-            return self._build_multi(r, seq, q)
+            return self._build_multi(r, seq, q, old if old is not None and old.slack_ub is not None else None)
         legs = self.Tflat.take(q[:-1] * self.n + q[1:])
         c = self.S.take(q[:-1]) + legs
         k = len(q)
@@ -457,35 +458,45 @@ class _Engine:
         late -= arr
         return _RouteState(seq, q, arr, st, late, st[:-1] + (c - legs), int(legs.sum()), 0, 0)
 
-    def _build_multi(self, r: int, seq: list[int], q: np.ndarray) -> _RouteState | None:
-        """Plain forward pass for routes holding stops with several usable windows."""
+    def _build_multi(self, r: int, seq: list[int], q: np.ndarray, old: _RouteState | None = None
+                     ) -> _RouteState | None:
+        """Plain forward pass for routes holding stops with several usable windows.
+
+        Given the route's previous state ``old``, the stops both share at the front keep their times, the
+        pass stops where a shared stop at the back starts as before, and the backward slack pass stops at
+        a pinned stop in front of the change (whose slack is its own wait): after one insertion in a trip,
+        only that day is passed over.
+        """
         rt = self.p.routes[r]
         Tl, Sl = self.Tl, self.Sl
         OP, CL = self.OPENl[r], self.CLOSEl[r]
         multi = self.multi[r]
-        t = rt.earliest
-        prev = seq[0]
-        arr = [t]
-        st = [t]
-        cl = [t]
-        trav = 0
-        n_multi = 0
-        last_multi = 0
-        for i in range(1, len(seq) - 1):
+        k = len(seq)
+        front, back, off = 1, k, 0  # seq[:front] == old.seq[:front]; seq[back:] == old.seq[back + off:]
+        if old is None:
+            arr, st = [rt.earliest], [rt.earliest]
+        else:
+            oseq = old.seq
+            off = len(oseq) - k
+            while front < min(k, len(oseq)) - 1 and seq[front] == oseq[front]:
+                front += 1
+            while back > front and seq[back - 1] == oseq[back - 1 + off]:
+                back -= 1
+            old_arr, old_st = old.lists()
+            arr, st = old_arr[:front], old_st[:front]
+        t = st[-1] + Sl[seq[front - 1]]
+        prev = seq[front - 1]
+        same_from = k  # first position from which the old schedule holds again
+        for i in range(front, k - 1):
             u = seq[i]
-            d = Tl[prev][u]
-            a = t + d
-            trav += d
+            a = t + Tl[prev][u]
             ivs = multi.get(u)
             if ivs is None:
                 o = OP[u]
-                c = CL[u]
                 s = a if a >= o else o
-                if s > c:
+                if s > CL[u]:
                     return None
             else:
-                n_multi += 1
-                last_multi = i
                 for o, c in ivs:
                     if a <= c:
                         s = a if a >= o else o
@@ -494,53 +505,74 @@ class _Engine:
                     return None
             arr.append(a)
             st.append(s)
-            cl.append(c)
+            if i >= back and s == old_st[i + off]:
+                arr.extend(old_arr[i + 1 + off :])
+                st.extend(old_st[i + 1 + off :])
+                same_from = i + 1
+                break
             t = s + Sl[u]
             prev = u
-        d = Tl[prev][seq[-1]]
-        a = t + d
-        trav += d
-        if a > rt.latest:
-            return None
-        arr.append(a)
-        st.append(a)
-        cl.append(rt.latest)
-        k = len(seq)
+        else:
+            a = t + Tl[prev][seq[-1]]
+            if a > rt.latest:
+                return None
+            arr.append(a)
+            st.append(a)
         slack = [0] * k
         ub = [0] * k
-        nxt = nub = rt.latest - a
-        slack[k - 1] = ub[k - 1] = nxt
-        for i in range(k - 2, 0, -1):
+        if same_from < k:
+            old_slack, old_ub = old.slack.tolist(), [0, *old.slack_ub[:, 0].tolist()]
+            slack[same_from:] = old_slack[same_from + off :]
+            ub[same_from:] = old_ub[same_from + off :]
+            nxt, nub = slack[same_from], ub[same_from]
+        else:
+            nxt = nub = rt.latest - arr[k - 1]
+            slack[k - 1] = ub[k - 1] = nxt
+        pinned = self.pinned_list[r]
+        for i in range(min(same_from, k - 1) - 1, 0, -1):
+            u = seq[i]
             w = st[i] - arr[i]
+            ivs = multi.get(u)
+            if ivs is None:
+                close = c = CL[u]
+            else:
+                c = next(c for o, c in ivs if st[i] <= c)  # the interval the visit starts in
+                close = c
+                # a delay past the current interval may still fit a later one, but only one that opens
+                # before the rest of the route (at most nub later) stops absorbing the delay
+                for o, c2 in ivs:
+                    if o > st[i] + nub:
+                        break
+                    close = c2
             x = w + nxt
-            y = cl[i] - arr[i]
+            y = c - arr[i]
             nxt = x if x < y else y
             slack[i] = nxt
-            # a delay past the current interval may still fit a later one, but only one that opens before
-            # the rest of the route (at most nub later) stops absorbing the delay: bound by its close
-            close = cl[i]
-            for o, c in multi.get(seq[i], ()):
-                if o > st[i] + nub:
-                    break
-                close = c
-            y = close - arr[i]
             x = w + nub
+            y = close - arr[i]
             nub = x if x < y else y
             ub[i] = nub
-        slack[0] = nxt
-        ub[0] = nub
+            if i < front and pinned[u]:  # no change reaches past a pinned stop: the rest is as before
+                old_slack, old_ub = old.slack.tolist(), [0, *old.slack_ub[:, 0].tolist()]
+                slack[:i] = old_slack[:i]
+                ub[:i] = old_ub[:i]
+                break
+        else:
+            slack[0] = nxt
+        is_multi = np.flatnonzero(self.is_multi[r].take(q[1:-1]))
         st_a = np.array(st, dtype=np.int64)
         dep = st_a[:-1] + self.S.take(q[:-1])
         return _RouteState(
-            seq, q, np.array(arr, dtype=np.int64), st_a, np.array(slack, dtype=np.int64), dep, trav, n_multi,
-            last_multi, np.array(ub[1:], dtype=np.int64)[:, None],
+            seq, q, np.array(arr, dtype=np.int64), st_a, np.array(slack, dtype=np.int64), dep,
+            int(self.Tflat.take(q[:-1] * self.n + q[1:]).sum()), len(is_multi),
+            int(is_multi[-1]) + 1 if len(is_multi) else 0, np.array(ub[1:], dtype=np.int64)[:, None],
         )
 
     # ---- insertion evaluation -------------------------------------------------------------------
     def _evaluate(self, r: int, U: np.ndarray) -> None:
         """Best insertion position (least time shift) of every node in U into route r."""
         if self.noise >= 1.0:  # "wild" iterations: position by a randomly perturbed shift (breaks ties too)
-            shift = self._shifts(r, U)
+            shift = self._shifts(r, U, every_gap=True)
             jitter = self.nprng.random(shift.shape)
             pos = (shift + (np.abs(shift) * self.pos_noise + 0.5) * jitter).argmin(axis=0)
             best = shift[pos, np.arange(len(U))]
@@ -589,9 +621,11 @@ class _Engine:
             pos[better] = at[better] + first
         return best, pos
 
-    def _shifts(self, r: int, U: np.ndarray, first: int = 0, last: int | None = None) -> np.ndarray:
+    def _shifts(self, r: int, U: np.ndarray, first: int = 0, last: int | None = None, every_gap: bool = False
+                ) -> np.ndarray:
         """Time shift of inserting each node of U (columns) in each gap of route r (rows) between positions
-        first and last, _BIG where infeasible; O(1) per pair from the wait / max-shift bookkeeping."""
+        first and last, _BIG where infeasible; O(1) per pair from the wait / max-shift bookkeeping.  Unless
+        every_gap, only each column's least shift is exact (a costlier feasible gap may read infeasible)."""
         rs = self.routes[r]
         A, B, dep, arrB, slB = rs.views()
         if first or last is not None:
@@ -623,10 +657,17 @@ class _Engine:
             # allows, before a multi-window stop (a delay may move such a stop into a later interval)
             ub = rs.slack_ub[first : first + lim]
             maybe = bad[:lim] & ~late[:lim] & (shift[:lim] <= ub)
+            if not every_gap:  # only pairs that would beat their column's best certainly feasible gap
+                maybe &= shift[:lim] < np.where(bad | late, _BIG, shift).min(axis=0)
             if maybe.any():
-                for p, j in zip(*np.nonzero(maybe), strict=True):
-                    if self._exact_ok(r, rs, first + int(p), int(U[j]), int(start[p, j])):
+                rows, cols = np.nonzero(maybe)
+                done = set()
+                for i in np.lexsort((shift[rows, cols], cols)).tolist():  # by column, then least shift first
+                    p, j = int(rows[i]), int(cols[i])
+                    if j not in done and self._exact_ok(r, rs, first + p, int(U[j]), int(start[p, j])):
                         bad[p, j] = False
+                        if not every_gap:
+                            done.add(j)
         bad |= late
         np.putmask(shift, bad, _BIG)
         return shift
@@ -702,7 +743,7 @@ class _Engine:
 
     def insert(self, r: int, u: int, p: int) -> bool:
         seq = self.routes[r].seq
-        rs = self._build(r, seq[: p + 1] + [u] + seq[p + 1 :])
+        rs = self._build(r, seq[: p + 1] + [u] + seq[p + 1 :], self.routes[r])
         if rs is None:
             return False
         self.routes[r] = rs
@@ -755,7 +796,7 @@ class _Engine:
         new = [v for v in seq[1:-1] if v not in drop]
         if len(new) == len(seq) - 2:
             return False
-        rs = self._build(r, [seq[0], *new, seq[-1]])
+        rs = self._build(r, [seq[0], *new, seq[-1]], self.routes[r])
         if rs is None:  # non-metric travel: removing made the route longer; keep it
             return False
         self._set(r, rs)
@@ -832,7 +873,7 @@ class _Engine:
         col = np.array([u], dtype=np.int64)
         for r in self.live:
             if self.reach[r, u]:
-                sh = self._shifts(r, col)[:, 0]
+                sh = self._shifts(r, col, every_gap=True)[:, 0]
                 options.extend((r, p) for p in np.nonzero(sh < _BIG)[0].tolist() if (r, p) != (r0, i - 1))
         if options:
             r, p = options[rng.randrange(len(options))]

@@ -204,8 +204,9 @@ def multi_day_problem(days: int, sites: int, towns: int, seed: int) -> Problem:
 
 @pytest.mark.parametrize("seed", range(3))
 def test_memoised_insertion_costs_match_a_full_evaluation(seed):
-    # Night nodes are pinned (single-instant windows): insertion costs are kept per stretch between them.
-    # Along a ruin-and-recreate walk, they must equal an evaluation of the whole route every time.
+    # Night nodes are pinned (single-instant windows): insertion costs are kept per stretch between them,
+    # and schedules are rebuilt from the previous one.  Along a ruin-and-recreate walk, both must equal an
+    # evaluation of the whole route from scratch every time.
     p = multi_day_problem(days=4, sites=40, towns=5, seed=seed)
     eng = _Engine(p, seed)
     assert eng.any_pinned
@@ -214,6 +215,10 @@ def test_memoised_insertion_costs_match_a_full_evaluation(seed):
         eng.destroy(("shaw", "slice", "random")[step % 3], 1 + step % 6)
         eng.fill(noise=0.5)
         U = np.nonzero(eng.unvisited & eng.reach[0])[0]
+        fresh, kept = eng._build(0, eng.routes[0].seq), eng.routes[0]  # kept: built from the previous state
+        for name in ("arr", "st", "slack", "dep", "slack_ub"):
+            assert (getattr(fresh, name) == getattr(kept, name)).all(), name
+        assert (fresh.travel, fresh.n_multi, fresh.last_multi) == (kept.travel, kept.n_multi, kept.last_multi)
         best, pos = eng._best_by_segment(0, U)
         full = eng._shifts(0, U)
         assert (best == full.min(axis=0)).all()
