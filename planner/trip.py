@@ -75,9 +75,9 @@ class TripRequest:
 
 
 def default_time_limit(days: int) -> float:
-    """Seconds for the optimiser: under half a second up to three days (a chat reply), then 0.2 s a day up
-    to 1.35 s, as trips of four days and more need it most (measured with `hongtu bench plans`)."""
-    return 0.3 + 0.05 * days if days <= 3 else min(1.35, 0.2 * days)
+    """Seconds for the optimiser: under half a second up to three days (a chat reply), then 0.27 s a day up
+    to 1.4 s, as trips of four days and more need it most (measured with `hongtu bench plans`)."""
+    return 0.3 + 0.05 * days if days <= 3 else min(1.4, 0.27 * days)
 
 
 def default_chains() -> int:
