@@ -196,8 +196,8 @@ def run_toptw(
 ) -> list[dict]:
     """Solve every instance with m routes; each result is re-checked by check_routes before it is reported.
 
-    workers=2 (the default) runs two annealing chains in parallel, i.e. uses both cores of the reference
-    machine within the same wall-clock time limit; workers=1 is what the product uses.
+    workers=2 (the default, like the product's planner.trip.default_chains) runs two annealing chains in
+    parallel, i.e. uses both cores of the reference machine within the same wall-clock time limit.
     """
     paths = [Path(p) for p in paths]
     if bks_path is None:

@@ -73,12 +73,13 @@ machine, one process; families c/r/rc = Solomon m = 1, pr = Cordeau pr01-pr10 wi
   iterations/s.
 
 Benchmark report (final code; mean gap % to best known; every answer re-checked by
-planner.benchmarks.check_routes; longest solve 1.011 s at a 1 s limit, 10.008 s at 10 s):
+planner.benchmarks.check_routes; longest solve 1.011 s at a 1 s limit, 10.01 s at 10 s):
 
     limit  workers  c     r          rc         pr m=1     m=2        m=3        m=4        pr all
     1 s    1        0.00  0.00-0.07  0.29-0.89  0.52-1.08  1.14-1.72  1.79-2.26  2.65-3.07  1.67-1.91  (3 runs)
-    1 s    2        0.00  0.00-0.07  0.00       0.29-0.65  0.89-0.97  1.26-1.51  2.15-2.49  1.23-1.32  (2 runs)
+    1 s    2        0.00  0.00-0.07  0.00       0.29-0.65  0.89-1.01  1.26-1.78  2.15-2.49  1.23-1.42  (3 runs)
     10 s   1        0.00  0.00       0.00       0.19       0.71       0.83       1.20       0.73
+    10 s   2        0.00  0.00       0.00       0.05       0.40       0.90       0.97       0.58
 
 (rc at 1 s, one chain: rc104 sometimes stays at 283 of 301).  run_toptw and the product
 (planner.trip.default_chains) default to two chains.
