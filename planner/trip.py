@@ -124,6 +124,8 @@ def check_request(db: sqlite_utils.Database, request: TripRequest) -> None:
     if isinstance(request.time_limit, bool) or not 0 < request.time_limit <= 60:
         raise InputError("time_limit", "the time limit is more than 0 and at most 60 seconds",
                          "求解时限须大于 0 秒且不超过 60 秒")
+    if request.chains is not None and (isinstance(request.chains, bool) or not 1 <= request.chains <= 8):
+        raise InputError("chains", "1 to 8 search chains", "搜索链数须为 1 到 8")
     unknown = [t for t in request.themes if t not in THEMES]
     if unknown:
         raise InputError("themes", f"unknown theme {unknown[0]!r}", f"未知主题 {unknown[0]!r}")

@@ -146,7 +146,7 @@ def test_a_fixed_overnight_town_is_used(shipped_db):
     ({"start_date": dt.date(2020, 1, 1)}, "start_date"), ({"must": ["no-such-site"]}, "must"),
     ({"origin": "30.0,200.0"}, "origin"), ({"origin": "500,114"}, "origin"), ({"time_limit": 0}, "time_limit"),
     ({"origin": "Atlantis"}, "origin"), ({"pace": "frantic"}, "pace"), ({"themes": ["aliens"]}, "themes"),
-    ({"end": "<script>"}, "end"),
+    ({"end": "<script>"}, "end"), ({"chains": 0}, "chains"), ({"chains": 64}, "chains"),
 ])
 def test_bad_requests_raise_input_errors_naming_the_field(shipped_db, change, field):
     request = TripRequest(**({"origin": "井冈山市", "days": 1, "time_limit": 0.2} | change))

@@ -381,8 +381,8 @@ def solve(request: TripRequest) -> dict:
     global _in_flight
     app = current_app._get_current_object()
     pool = _pool(app)
-    if pool is None:
-        return solve_trip(get_db(), request)
+    if pool is None:  # solved in this (threaded) server process, which should not fork search chains
+        return solve_trip(get_db(), dataclasses.replace(request, chains=1))
     with _pool_lock:
         _in_flight += 1
         in_flight = _in_flight
