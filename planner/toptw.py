@@ -71,7 +71,10 @@ machine, one process; families c/r/rc = Solomon m = 1, pr = Cordeau pr01-pr10 wi
   scored about 5 % lower.  Then the pinned-stretch memo, the exclusive groups (the other towns of a
   night that already has one are not evaluated), mandatory-first insertion, incremental multi-window
   schedules and exact checks only for a candidate's best gap: iterations/s (one chain, 2 s) 3-day trip
-  1800 -> 2600, 5-day 950 -> 1600, 7-day 650 -> 1360 and 380 -> 990 (packed pace).
+  1800 -> 2600, 5-day 950 -> 1600, 7-day 650 -> 1360 and 380 -> 990 (packed pace).  Tried on trips and
+  dropped (no gain in `hongtu bench plans` scores, 3 seeds per request): destroying a whole day, 4-8
+  greedy starts, a second chain with other temperatures or from a fresh randomised construction, and
+  other temperature / destroy size / wild / relocate settings.
 
 Benchmark report (final code; mean gap % to best known; every answer re-checked by
 planner.benchmarks.check_routes; longest solve 1.011 s at a 1 s limit, 10.01 s at 10 s):
