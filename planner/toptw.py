@@ -276,6 +276,10 @@ class _RouteState:
             self._lists = (self.arr.tolist(), self.st.tolist())
         return self._lists
 
+    def slack_lists(self) -> tuple[list[int], list[int]]:
+        """slack and slack_ub per position (slack_ub of position 0, never used, as 0), for _build_multi."""
+        return self.slack.tolist(), [0, *self.slack_ub[:, 0].tolist()]
+
     def segments(self, pinned: np.ndarray) -> list[tuple[int, int]]:
         """(first, last) positions of the stretches between pinned stops (see _Engine._best_by_segment)."""
         if self._segments is None:
@@ -526,7 +530,7 @@ class _Engine:
         slack = [0] * k
         ub = [0] * k
         if same_from < k:
-            old_slack, old_ub = old.slack.tolist(), [0, *old.slack_ub[:, 0].tolist()]
+            old_slack, old_ub = old.slack_lists()
             slack[same_from:] = old_slack[same_from + off :]
             ub[same_from:] = old_ub[same_from + off :]
             nxt, nub = slack[same_from], ub[same_from]
@@ -558,7 +562,7 @@ class _Engine:
             nub = x if x < y else y
             ub[i] = nub
             if i < front and pinned[u]:  # no change reaches past a pinned stop: the rest is as before
-                old_slack, old_ub = old.slack.tolist(), [0, *old.slack_ub[:, 0].tolist()]
+                old_slack, old_ub = old.slack_lists()
                 slack[:i] = old_slack[:i]
                 ub[:i] = old_ub[:i]
                 break
@@ -835,7 +839,8 @@ class _Engine:
         for r in self.live:
             visited = self.routes[r].q[1:-1]
             unv[visited] = False
-            for g in self.group_of.take(visited)[self.group_of.take(visited) >= 0].tolist():
+            groups = self.group_of.take(visited)
+            for g in groups[groups >= 0].tolist():
                 unv[self.group_members[g]] = False
         self.computed[:, unv & ~self.unvisited] = False
         self.ratio[:, ~unv] = -1.0
