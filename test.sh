@@ -3,9 +3,12 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-if ! command -v chromium >/dev/null; then   # the browser tests drive Debian's Chromium
-    SUDO=$([ "$(id -u)" = 0 ] || echo sudo)
-    $SUDO apt-get update -qq && $SUDO apt-get install -y -qq chromium >/dev/null
+SUDO=$([ "$(id -u)" = 0 ] || echo sudo)
+missing=()
+command -v chromium >/dev/null || missing+=(chromium)                  # the browser tests drive Debian's Chromium
+python3 -c 'import ensurepip' 2>/dev/null || missing+=(python3-venv)   # Debian ships venv's pip separately
+if [ ${#missing[@]} -gt 0 ]; then
+    $SUDO apt-get update -qq && $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 [ -x .venv/bin/python ] || python3 -m venv .venv
 .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
