@@ -40,6 +40,8 @@ from planner.sitedata import THEMES
 from planner.travel import Matrix, provider_from_env
 
 CHINA_TZ = ZoneInfo("Asia/Shanghai")
+PARTY = ("children", "seniors", "no-car")
+MAX_SEED = 2**31 - 1
 DAY = 1440
 MAX_DAYS = 10
 INF = 10**7  # a leg too long for the pace
@@ -72,6 +74,11 @@ class TripRequest:
     avoid: list[str] = field(default_factory=list)
     time_limit: float | None = None  # None: default_time_limit(days)
     chains: int | None = None  # independent search chains (processes); None: default_chains()
+    destination: str | None = None  # where the plan should concentrate: a town, county, scenic area, site or theme
+    seed: int = 0  # the same request with the same seed gives the same plan
+    pin: dict[str, int] = field(default_factory=dict)  # site id -> day index from 0: visit that site that day
+    arrive_at: dt.time | None = None  # when the traveller is at the origin on day 1 (e.g. a train's arrival)
+    party: list[str] = field(default_factory=list)  # any of PARTY: shorter days, no strenuous sites
 
 
 def default_time_limit(days: int) -> float:
@@ -126,6 +133,7 @@ def check_request(db: sqlite_utils.Database, request: TripRequest) -> None:
                          "求解时限须大于 0 秒且不超过 60 秒")
     if request.chains is not None and (isinstance(request.chains, bool) or not 1 <= request.chains <= 8):
         raise InputError("chains", "1 to 8 search chains", "搜索链数须为 1 到 8")
+    _check_new_fields(db, request)
     unknown = [t for t in request.themes if t not in THEMES]
     if unknown:
         raise InputError("themes", f"unknown theme {unknown[0]!r}", f"未知主题 {unknown[0]!r}")
@@ -137,6 +145,34 @@ def check_request(db: sqlite_utils.Database, request: TripRequest) -> None:
     if both:
         raise InputError("avoid", f"{sorted(both)[0]} is both a must-see and to avoid",
                          f"{sorted(both)[0]} 既是必去又是避开")
+
+
+def _check_new_fields(db: sqlite_utils.Database, request: TripRequest) -> None:
+    """destination, seed, pin, arrive_at and party: types and ranges (the destination's meaning is resolved
+    by planner.destination)."""
+    if request.destination is not None and (not isinstance(request.destination, str)
+                                            or not 0 < len(request.destination.strip()) <= 100):
+        raise InputError("destination", "the destination is a place or theme name of 1 to 100 characters",
+                         "目的地须为 1 到 100 个字符的地名或主题")
+    if isinstance(request.seed, bool) or not isinstance(request.seed, int) or not 0 <= request.seed <= MAX_SEED:
+        raise InputError("seed", f"the seed is a whole number from 0 to {MAX_SEED}",
+                         f"随机种子须为 0 到 {MAX_SEED} 的整数")
+    if not isinstance(request.pin, dict):
+        raise InputError("pin", "pin maps site ids to day numbers", "pin 须为「景点编号 → 第几天」")
+    for site_id, day in request.pin.items():
+        if isinstance(day, bool) or not isinstance(day, int) or not 0 <= day < request.days:
+            raise InputError("pin", f"{site_id}: day {day!r} is not a day of this {request.days}-day trip",
+                             f"{site_id}：第 {day!r} 天不在这次 {request.days} 天的行程内")
+        if not isinstance(site_id, str) or get_site(db, site_id, include_hidden=False) is None:
+            raise InputError("pin", f"no site with id {site_id!r}", f"没有编号为 {site_id!r} 的景点")
+        if site_id in request.avoid:
+            raise InputError("pin", f"{site_id} is both pinned to a day and to avoid",
+                             f"{site_id} 既被指定日期又被避开")
+    if request.arrive_at is not None and not isinstance(request.arrive_at, dt.time):
+        raise InputError("arrive_at", "the arrival time is a time of day HH:MM", "到达时间须为 HH:MM")
+    if not isinstance(request.party, list | tuple) or any(p not in PARTY for p in request.party):
+        raise InputError("party", f"party is any of {', '.join(PARTY)}",
+                         "同行人员可选 children（儿童）、seniors（老人）、no-car（无车）")
 
 
 def site_value(site: dict, request: TripRequest) -> float:
@@ -394,6 +430,9 @@ def _itinerary(model: Model, problem: toptw.Problem, route: list[int], status: s
             "days": request.days, "start_date": model.dates[0].isoformat(),
             "end": request.end if request.end is None or isinstance(request.end, str) else list(request.end),
             "interests": request.interests, "themes": request.themes, "pace": request.pace,
-            "must": request.must, "avoid": request.avoid,
+            "must": request.must, "avoid": request.avoid, "destination": request.destination,
+            "pin": request.pin, "party": list(request.party),
+            "arrive_at": request.arrive_at.strftime("%H:%M") if request.arrive_at else None,
         },
+        "seed": request.seed,
     }

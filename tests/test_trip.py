@@ -147,6 +147,10 @@ def test_a_fixed_overnight_town_is_used(shipped_db):
     ({"origin": "30.0,200.0"}, "origin"), ({"origin": "500,114"}, "origin"), ({"time_limit": 0}, "time_limit"),
     ({"origin": "Atlantis"}, "origin"), ({"pace": "frantic"}, "pace"), ({"themes": ["aliens"]}, "themes"),
     ({"end": "<script>"}, "end"), ({"chains": 0}, "chains"), ({"chains": 64}, "chains"),
+    ({"destination": ""}, "destination"), ({"destination": "x" * 101}, "destination"), ({"seed": -1}, "seed"),
+    ({"seed": "1"}, "seed"), ({"pin": {"jinggangshan-huangyangjie": 1}}, "pin"), ({"pin": {"no-such": 0}}, "pin"),
+    ({"pin": ["jinggangshan-huangyangjie"]}, "pin"), ({"arrive_at": "10:00"}, "arrive_at"),
+    ({"party": ["aliens"]}, "party"),
 ])
 def test_bad_requests_raise_input_errors_naming_the_field(shipped_db, change, field):
     request = TripRequest(**({"origin": "井冈山市", "days": 1, "time_limit": 0.2} | change))
