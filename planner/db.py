@@ -19,7 +19,17 @@ import yaml
 from planner.errors import InputError
 from planner.geo import to_wgs84
 from planner.search_text import fts_query, names_key
-from planner.sitedata import FIELDS, LIST_FIELDS, from_source_record, load_counties, load_yaml, validate_site
+from planner.sitedata import (
+    DERIVED_FIELDS,
+    FIELDS,
+    LIST_FIELDS,
+    from_source_record,
+    importance,
+    load_counties,
+    load_yaml,
+    validate_area,
+    validate_site,
+)
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DB = REPO_ROOT / "sites.db"
@@ -53,13 +63,17 @@ def transaction(db: sqlite_utils.Database):
     db.execute("COMMIT")
 
 
+# Site fields that later migrations add: v1 must create exactly the v1 table, whatever FIELDS holds now.
+_ADDED_AFTER_V1 = ("area",)
+
+
 def _schema_v1(db: sqlite_utils.Database) -> None:
     db["counties"].create(
         {"adcode": int, "name_zh": str, "name_en": str, "province_zh": str, "prefecture_zh": str,
          "lat": float, "lon": float, "coord_source": str},
         pk="adcode",
     )
-    site_columns = {name: str for name in FIELDS}
+    site_columns = {name: str for name in FIELDS if name not in _ADDED_AFTER_V1}
     site_columns.update(
         county_adcode=int, lat=float, lon=float, coord_precision_m=int, visit_minutes=int, ticket_cny=float,
         importance=int, hidden=int, search_text=str, updated_at=str, updated_by=str,
@@ -87,7 +101,42 @@ def _schema_v2(db: sqlite_utils.Database) -> None:
     db["sites"].add_column("version", int, not_null_default=1)
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_schema_v1, _schema_v2]
+def _create_areas_table(db: sqlite_utils.Database) -> None:
+    db["areas"].create(
+        {"id": str, "name_zh": str, "name_en": str, "ticket_cny": float, "ticket_note": str, "transport_zh": str,
+         "transport_en": str, "shuttle_sites": str, "sources": str, "unverified": str},
+        pk="id",
+    )
+
+
+def _schema_v3(db: sqlite_utils.Database) -> None:
+    """v3: ticketed scenic areas (one ticket for several sites), each site's `area`, and `guide_mentions`.
+
+    A deployed database also gets the areas, the sites' area and the guide mentions from data/ (with
+    importance recomputed from them); every other field, curators' edits included, is left as it is.
+    """
+    _create_areas_table(db)
+    db["sites"].add_column("area", str)
+    db["sites"].add_column("guide_mentions", int, not_null_default=0)
+    db["sites"].create_index(["area"])
+    if db["sites"].count and (DATA_DIR / "areas.yaml").exists():
+        _fill_v3_from_data(db, DATA_DIR)
+
+
+def _fill_v3_from_data(db: sqlite_utils.Database, data_dir: Path) -> None:
+    areas = load_areas(data_dir)
+    db["areas"].insert_all(_area_row(a) for a in areas)
+    source_sites = {r["id"]: r for path in sorted((data_dir / "sites").glob("*.yaml")) for r in load_yaml(path)}
+    mentions = guide_mentions(data_dir)
+    for row in list(db["sites"].rows):
+        area = (source_sites.get(row["id"]) or {}).get("area")
+        count = mentions.get(row["id"], 0)
+        score, basis = importance(json.loads(row["designations"] or "[]"), count)
+        db["sites"].update(row["id"], {"area": area, "guide_mentions": count, "importance": score,
+                                       "importance_basis": basis})
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_schema_v1, _schema_v2, _schema_v3]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -113,6 +162,8 @@ def _to_row(site: dict) -> dict:
     row = {k: (json.dumps(site[k], ensure_ascii=False, sort_keys=True) if k in JSON_FIELDS else site[k])
            for k in FIELDS}
     row["hidden"] = int(site["hidden"])
+    for field in DERIVED_FIELDS:
+        row[field] = site.get(field) or 0
     row["search_text"] = names_key([site["name_zh"], site["name_en"], *site["aliases"]])
     return row
 
@@ -120,12 +171,73 @@ def _to_row(site: dict) -> dict:
 def _to_record(row: dict) -> dict:
     site = {k: (json.loads(row[k]) if k in JSON_FIELDS and row[k] is not None else row[k]) for k in FIELDS}
     site["hidden"] = bool(row["hidden"])
+    site["guide_mentions"] = row.get("guide_mentions") or 0
     site["version"] = row.get("version", 1)
     return site
 
 
 def county_codes(db: sqlite_utils.Database) -> set[int]:
     return {r[0] for r in db.execute("select adcode from counties")}
+
+
+def area_ids(db: sqlite_utils.Database) -> set[str]:
+    return {r[0] for r in db.execute("select id from areas")}
+
+
+# ---------------------------------------------------------------- areas and itineraries (data files)
+
+def load_areas(data_dir: Path = DATA_DIR) -> list[dict]:
+    """The ticketed scenic areas of data/areas.yaml, validated (InputError names the area and field)."""
+    path = data_dir / "areas.yaml"
+    raw = (yaml.safe_load(path.read_text(encoding="utf-8")) or []) if path.exists() else []
+    areas = []
+    for i, record in enumerate(raw, 1):
+        try:
+            areas.append(validate_area(record))
+        except InputError as e:
+            label = record.get("id", f"#{i}") if isinstance(record, dict) else f"#{i}"
+            raise InputError("areas", f"areas.yaml: {label}: {e}", f"areas.yaml：{label}：{e.zh}") from None
+    ids = [a["id"] for a in areas]
+    duplicates = sorted({i for i in ids if ids.count(i) > 1})
+    if duplicates:
+        raise InputError("areas", f"areas.yaml: duplicate id {duplicates[0]}", f"areas.yaml：重复编号 {duplicates[0]}")
+    return areas
+
+
+def load_itineraries(data_dir: Path = DATA_DIR) -> list[dict]:
+    path = data_dir / "itineraries.yaml"
+    return (yaml.safe_load(path.read_text(encoding="utf-8")) or []) if path.exists() else []
+
+
+def guide_mentions(data_dir: Path = DATA_DIR) -> dict[str, int]:
+    """Site id -> how many published itineraries (data/itineraries.yaml) visit it, on any day."""
+    counts: dict[str, int] = {}
+    for itinerary in load_itineraries(data_dir):
+        visited = {site for day in itinerary.get("days") or [] for site in day.get("sites") or []}
+        for site in visited:
+            counts[site] = counts.get(site, 0) + 1
+    return counts
+
+
+def _area_row(area: dict) -> dict:
+    return {**area, **{k: json.dumps(area[k], ensure_ascii=False) for k in ("shuttle_sites", "sources", "unverified")}}
+
+
+def _area_record(db: sqlite_utils.Database, row: dict) -> dict:
+    area = {**row, **{k: json.loads(row[k] or "[]") for k in ("shuttle_sites", "sources", "unverified")}}
+    area["sites"] = [r[0] for r in db.execute("select id from sites where area = ? and hidden = 0 order by id",
+                                              [row["id"]])]
+    return area
+
+
+def list_areas(db: sqlite_utils.Database) -> list[dict]:
+    """Every ticketed scenic area, with `sites`: the ids of its visible member sites."""
+    return [_area_record(db, r) for r in db["areas"].rows_where(order_by="id")]
+
+
+def get_area(db: sqlite_utils.Database, area_id: str) -> dict | None:
+    rows = list(db["areas"].rows_where("id = ?", [area_id]))
+    return _area_record(db, rows[0]) if rows else None
 
 
 # ---------------------------------------------------------------- build
@@ -137,22 +249,33 @@ def build(out_path: Path = DEFAULT_DB, data_dir: Path = DATA_DIR) -> dict:
         Path(f"{out_path}{suffix}").unlink(missing_ok=True)
     db = connect(out_path)
     counties = load_counties(data_dir / "counties.csv")
+    try:
+        areas = load_areas(data_dir)
+    except InputError:
+        db.conn.close()
+        out_path.unlink(missing_ok=True)
+        raise
+    mentions = guide_mentions(data_dir)
     sites, problems = [], []
     for path in sorted((data_dir / "sites").glob("*.yaml")):
         for i, record in enumerate(load_yaml(path), 1):
             try:
-                sites.append(validate_site(from_source_record(record), set(counties)))
+                flat = from_source_record(record)
+                flat["guide_mentions"] = mentions.get(flat.get("id"), 0)
+                sites.append(validate_site(flat, set(counties), {a["id"] for a in areas}))
             except InputError as e:
                 label = record.get("id", f"#{i}") if isinstance(record, dict) else f"#{i}"
                 problems.append(f"{path.name}: {label}: {e}")
     ids = [s["id"] for s in sites]
     problems += [f"duplicate id {i}" for i in sorted({i for i in ids if ids.count(i) > 1})]
+    problems += _reference_problems(areas, mentions, set(ids))
     if problems:
         db.conn.close()
         out_path.unlink(missing_ok=True)
         raise InputError("data", "; ".join(problems), "；".join(problems))
     with transaction(db):
         db["counties"].insert_all(_county_rows(counties))
+        db["areas"].insert_all(_area_row(a) for a in areas)
         db["places"].insert_all(_place_rows(data_dir, counties))
         db["sites"].insert_all(_to_row(s) for s in sorted(sites, key=lambda s: s["id"]))
     # VACUUM for a compact, byte-stable file; it stays in WAL mode, so that merely opening it changes nothing.
@@ -161,6 +284,14 @@ def build(out_path: Path = DEFAULT_DB, data_dir: Path = DATA_DIR) -> dict:
     db.execute("PRAGMA journal_mode = WAL")
     db.conn.close()
     return {"sites": len(sites), "counties": len(counties)}
+
+
+def _reference_problems(areas: list[dict], mentions: dict[str, int], site_ids: set[str]) -> list[str]:
+    """Site ids named by areas.yaml (shuttle_sites) and itineraries.yaml must exist."""
+    problems = [f"areas.yaml: {a['id']}: shuttle_sites: no site {s}" for a in areas for s in a["shuttle_sites"]
+                if s not in site_ids]
+    problems += [f"itineraries.yaml: no site {s}" for s in sorted(mentions) if s not in site_ids]
+    return problems
 
 
 def _county_rows(counties: dict[int, dict]) -> Iterable[dict]:
@@ -208,7 +339,7 @@ def _place_rows(data_dir: Path, counties: dict[int, dict]) -> list[dict]:
     return sorted(rows, key=lambda r: r["id"])
 
 
-BUILT_TABLES = ("counties", "places", "sites")
+BUILT_TABLES = ("counties", "places", "sites", "areas")
 
 
 def dump(db: sqlite_utils.Database, tables: Iterable[str] | None = None) -> list[str]:
@@ -291,8 +422,8 @@ def audit_log(db: sqlite_utils.Database, site_id: str | None = None) -> list[dic
 
 
 def export_sites(db: sqlite_utils.Database, *, include_hidden: bool = True) -> list[dict]:
-    return [{k: v for k, v in s.items() if k != "version"}
-            for s in list_sites(db, include_hidden=include_hidden)]
+    """The export contract: FIELDS only (no version, no build-derived counts)."""
+    return [{k: v for k, v in s.items() if k in FIELDS} for s in list_sites(db, include_hidden=include_hidden)]
 
 
 # ---------------------------------------------------------------- writes
@@ -325,7 +456,7 @@ def _write(db, site: dict, author: str, action: str, before: dict | None) -> dic
 
 def add_site(db: sqlite_utils.Database, raw: dict, author: str) -> dict:
     author = _check_author(author)
-    site = validate_site(raw, county_codes(db))
+    site = validate_site(raw, county_codes(db), area_ids(db))
     with transaction(db):
         if get_site(db, site["id"]):
             raise InputError("id", f"a site with id {site['id']} already exists", f"编号 {site['id']} 已存在")
@@ -345,9 +476,10 @@ def update_site(db: sqlite_utils.Database, site_id: str, changes: dict, author: 
                              "your change", "你打开后已有他人保存了此景点；请重新载入后再修改")
         if "id" in changes and changes["id"] != site_id:
             raise InputError("id", "a site's id never changes", "景点编号不可更改")
+        derived = ("importance", "importance_basis", *DERIVED_FIELDS)
         merged = {k: v for k, v in before.items() if k not in ("importance", "importance_basis", "version")}
-        merged.update({k: v for k, v in changes.items() if k not in ("importance", "importance_basis")})
-        site = validate_site(merged, county_codes(db))
+        merged.update({k: v for k, v in changes.items() if k not in derived})
+        site = validate_site(merged, county_codes(db), area_ids(db))
         if {k: v for k, v in site.items()} == {k: before[k] for k in site}:
             return before
         return _write(db, site, author, "edit", before)
@@ -363,12 +495,17 @@ def import_sites(db: sqlite_utils.Database, rows: list[tuple[int, dict]], author
     `rows` are (line number, flat record). An existing id is updated; a new one is added.
     """
     author = _check_author(author)
-    counties = county_codes(db)
+    counties, areas = county_codes(db), area_ids(db)
     problems, clean = [], []
     seen: dict[str, int] = {}
     for line, raw in rows:
         try:
-            site = validate_site(raw, counties)
+            # Guide mentions come from the build, never from an import file: keep the stored count.
+            if isinstance(raw, dict):
+                stored = db.execute("select guide_mentions from sites where id = ?", [str(raw.get("id"))]).fetchone()
+                raw = {k: v for k, v in raw.items() if k not in DERIVED_FIELDS} | {
+                    "guide_mentions": stored[0] if stored else 0}
+            site = validate_site(raw, counties, areas)
         except InputError as e:
             problems.append(InputError(e.field, e.en, e.zh, row=line))
             continue

@@ -46,10 +46,12 @@ THEMES = {
     "heritage": ("历史文化", "Cultural heritage"),
 }
 
-# Designation -> (zh, en, importance points). The points are the whole of the importance model: a site's
-# importance is 20 plus the points of its designations (only the highest A-level counts), capped at 100.
-# They rank national lists above provincial ones and red-tourism lists highest, since those are the lists
-# this product exists for.
+# Designation -> (zh, en, importance points). A site's importance is 20, plus the points of its designations
+# (only the highest A-level counts), plus GUIDE_POINTS for each published itinerary that visits it (at most
+# GUIDE_POINTS_CAP), capped at 100. Designation points rank national lists above provincial ones and
+# red-tourism lists highest, since those are the lists this product exists for; guide points say what local
+# guides actually send people to, which the lists alone miss (a martyrs' cemetery with no designation can be
+# on nearly every route).
 DESIGNATIONS = {
     "5A": ("国家5A级旅游景区", "5A tourist attraction", 40),
     "4A": ("国家4A级旅游景区", "4A tourist attraction", 25),
@@ -77,8 +79,11 @@ FIELDS = (
     "id", "name_zh", "name_en", "aliases", "category", "themes", "county_adcode", "lat", "lon",
     "coord_precision_m", "coord_source", "visit_minutes", "hours", "seasons", "ticket_cny", "ticket_note",
     "designations", "summary_zh", "summary_en", "history_zh", "history_en", "importance", "importance_basis",
-    "sources", "unverified", "last_verified", "hidden",
+    "sources", "unverified", "last_verified", "hidden", "area",
 )
+# Derived at build time, stored with the site but never typed by a curator: how many published itineraries
+# (data/itineraries.yaml) visit the site. It feeds `importance`.
+DERIVED_FIELDS = ("guide_mentions",)
 LIST_FIELDS = ("aliases", "themes", "designations", "sources", "unverified", "seasons")
 JSON_FIELDS_IN_CSV = (*LIST_FIELDS, "hours")
 VERIFIABLE = ("coords", "hours", "seasons", "ticket", "visit_minutes", "designations", "history", "summary", "name_en")
@@ -166,11 +171,18 @@ def _vocab(value, field: str, allowed) -> list[str]:
     return sorted(set(items), key=list(allowed).index)
 
 
-def importance(designations: list[str]) -> tuple[int, str]:
-    """Importance 20..100 from the designations, with the sum that gave it."""
+GUIDE_POINTS = 5
+GUIDE_POINTS_CAP = 30
+
+
+def importance(designations: list[str], guide_mentions: int = 0) -> tuple[int, str]:
+    """Importance 20..100 from the designations and guide mentions, with the sum that gave it."""
     levels = [d for d in A_LEVELS if d in designations][:1]
     counted = levels + [d for d in designations if d not in A_LEVELS]
     points = [(d, DESIGNATIONS[d][2]) for d in counted]
+    if guide_mentions:
+        points.append((f"guides ({guide_mentions} published itineraries)",
+                       min(GUIDE_POINTS_CAP, GUIDE_POINTS * guide_mentions)))
     total = min(100, 20 + sum(p for _, p in points))
     basis = " + ".join(["20 base"] + [f"{p} {d}" for d, p in points])
     return total, f"{basis} = {total}" + (" (capped)" if total == 100 else "")
@@ -198,11 +210,14 @@ def _sources(value) -> list[dict]:
     return out
 
 
-def validate_site(raw: dict, counties: set[int] | None = None) -> dict:
-    """Check one flat site record and return it cleaned, or raise InputError naming the field."""
+def validate_site(raw: dict, counties: set[int] | None = None, areas: set[str] | None = None) -> dict:
+    """Check one flat site record and return it cleaned, or raise InputError naming the field.
+
+    `counties` and `areas`, when given, are the county codes and scenic-area ids the record may refer to.
+    """
     if not isinstance(raw, dict):
         raise InputError("record", "must be an object with named fields", "须为带字段名的对象")
-    unknown = set(raw) - set(FIELDS) - {"version", "updated_at", "updated_by"}
+    unknown = set(raw) - set(FIELDS) - set(DERIVED_FIELDS) - {"version", "updated_at", "updated_by"}
     if unknown:
         name = sorted(unknown)[0]
         raise InputError(name, "is not a site field", "不是景点字段")
@@ -245,7 +260,9 @@ def validate_site(raw: dict, counties: set[int] | None = None) -> dict:
     for lang in ("zh", "en"):
         site[f"summary_{lang}"] = _text(raw[f"summary_{lang}"], f"summary_{lang}", LIMITS["summary"])
         site[f"history_{lang}"] = _text(raw[f"history_{lang}"], f"history_{lang}", LIMITS["history"])
-    site["importance"], site["importance_basis"] = importance(site["designations"])
+    site["area"] = _area_ref(raw.get("area"), areas)
+    site["guide_mentions"] = _number(raw.get("guide_mentions") or 0, "guide_mentions", 0, 1000, integer=True)
+    site["importance"], site["importance_basis"] = importance(site["designations"], site["guide_mentions"])
     site["sources"] = _sources(raw["sources"])
     site["unverified"] = _vocab(raw.get("unverified"), "unverified", VERIFIABLE)
     verified = raw.get("last_verified") or dt.date.today().isoformat()
@@ -258,6 +275,44 @@ def validate_site(raw: dict, counties: set[int] | None = None) -> dict:
         hidden = hidden.strip().lower() in ("1", "true", "yes")
     site["hidden"] = bool(hidden)
     return site
+
+
+def _area_ref(value, areas: set[str] | None) -> str | None:
+    if value in (None, ""):
+        return None
+    area = _text(value, "area", 80)
+    if not _ID.match(area):
+        raise InputError("area", "use a scenic-area id: lowercase letters, digits and hyphens",
+                         "须为景区编号：小写字母、数字和连字符")
+    if areas is not None and area not in areas:
+        raise InputError("area", f"{area} is not a scenic area in data/areas.yaml", f"{area} 不是已知的景区")
+    return area
+
+
+AREA_FIELDS = ("id", "name_zh", "name_en", "ticket_cny", "ticket_note", "transport_zh", "transport_en",
+               "shuttle_sites", "sources", "unverified")
+
+
+def validate_area(raw: dict) -> dict:
+    """One ticketed scenic area from data/areas.yaml, cleaned, or InputError naming the field."""
+    if not isinstance(raw, dict):
+        raise InputError("area", "must be a mapping", "须为映射")
+    unknown = set(raw) - set(AREA_FIELDS)
+    if unknown:
+        raise InputError(sorted(unknown)[0], "is not a scenic-area field", "不是景区字段")
+    area: dict = {"id": _text(raw.get("id"), "id", 80)}
+    if not _ID.match(area["id"]):
+        raise InputError("id", "use lowercase letters, digits and hyphens", "只能用小写字母、数字和连字符")
+    area["name_zh"] = check_name(raw.get("name_zh"), "name_zh")
+    area["name_en"] = check_name(raw.get("name_en"), "name_en")
+    ticket = raw.get("ticket_cny")
+    area["ticket_cny"] = None if ticket in (None, "") else _number(ticket, "ticket_cny", 0, 2000)
+    for field in ("ticket_note", "transport_zh", "transport_en"):
+        area[field] = _text(raw.get(field), field, LIMITS["note"], required=False) or None
+    area["shuttle_sites"] = [_text(s, "shuttle_sites", 80) for s in _list(raw.get("shuttle_sites"), "shuttle_sites")]
+    area["sources"] = _sources(raw.get("sources"))
+    area["unverified"] = _vocab(raw.get("unverified"), "unverified", ("ticket", "transport"))
+    return area
 
 
 def from_source_record(record: dict) -> dict:

@@ -7,7 +7,7 @@ from itertools import combinations
 import sqlite_utils
 from rapidfuzz import fuzz
 
-from planner.db import list_sites
+from planner.db import area_ids, list_sites
 from planner.errors import InputError
 from planner.geo import haversine_m
 from planner.sitedata import validate_site
@@ -23,11 +23,12 @@ NEAR_DUPLICATE_M = 50
 def validate_database(db: sqlite_utils.Database) -> tuple[list[str], dict]:
     counties = {r["adcode"]: r for r in db["counties"].rows}
     sites = list_sites(db, include_hidden=True)
+    areas = area_ids(db)
     problems: list[str] = []
     for site in sites:
         try:
             validate_site({k: v for k, v in site.items() if k not in ("importance", "importance_basis")},
-                          set(counties))
+                          set(counties), areas)
         except InputError as e:
             problems.append(f"{site['id']}: {e}")
             continue

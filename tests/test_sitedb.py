@@ -120,6 +120,8 @@ BAD_EDITS = [
     ({"visit_minutes": 0}, "visit_minutes"),
     ({"ticket_cny": -5}, "ticket_cny"),
     ({"id": "jinggangshan-renamed"}, "id"),
+    ({"area": "no-such-area"}, "area"),
+    ({"area": "<b>x</b>"}, "area"),
 ]
 
 
@@ -169,7 +171,8 @@ def test_migration_from_v1_keeps_curator_edits(tmp_path):
                            "province_zh": "江西省", "prefecture_zh": "吉安市", "lat": 26.7, "lon": 114.3,
                            "coord_source": "test"})
     row = sitedb._to_row(sitedb.validate_site(NEW_SITE, {360881}))
-    db["sites"].insert(row | {"updated_by": "a curator"})
+    v1_row = {k: v for k, v in row.items() if k not in ("area", "guide_mentions")}  # columns v3 adds
+    db["sites"].insert(v1_row | {"updated_by": "a curator"})
     db.conn.close()
     db = sitedb.connect(path)  # migrates on open
     assert sitedb.schema_version(db) == sitedb.SCHEMA_VERSION
@@ -214,3 +217,109 @@ def test_concurrent_writers_lose_nothing(mini_db_path):
     assert db.execute("pragma integrity_check").fetchone()[0] == "ok"
     conn = sqlite3.connect(mini_db_path)
     assert conn.execute("pragma journal_mode").fetchone()[0] == "wal"
+
+
+def _mini_data_with_areas(tmp_path, areas_yaml: str, area_line: str = "  area: jinggangshan\n"):
+    """A copy of the mini data with an areas.yaml and `area_line` added to the Huangyangjie record."""
+    data = tmp_path / "data"
+    (data / "sites").mkdir(parents=True)
+    (data / "counties.csv").write_text((MINI_DATA / "counties.csv").read_text())
+    (data / "areas.yaml").write_text(areas_yaml)
+    sites = (MINI_DATA / "sites" / "360881.yaml").read_text()
+    (data / "sites" / "360881.yaml").write_text(
+        sites.replace("  county_adcode: 360881\n", "  county_adcode: 360881\n" + area_line, 1))
+    return data
+
+
+AREAS_YAML = """
+- id: jinggangshan
+  name_zh: 井冈山风景名胜区
+  name_en: Jinggangshan Scenic Area
+  ticket_cny: 190
+  transport_en: sightseeing bus from the Ciping terminus
+  shuttle_sites: [jinggangshan-huangyangjie]
+  sources: [{url: "http://example.com/area", facts: [ticket]}]
+"""
+
+
+def test_build_writes_areas_and_member_sites(tmp_path):
+    data = _mini_data_with_areas(tmp_path, AREAS_YAML)
+    sitedb.build(tmp_path / "a.db", data)
+    db = sitedb.connect(tmp_path / "a.db")
+    area = sitedb.get_area(db, "jinggangshan")
+    assert area["ticket_cny"] == 190 and area["name_en"] == "Jinggangshan Scenic Area"
+    assert area["sites"] == ["jinggangshan-huangyangjie"] and area["shuttle_sites"] == ["jinggangshan-huangyangjie"]
+    assert [a["id"] for a in sitedb.list_areas(db)] == ["jinggangshan"]
+    assert sitedb.get_site(db, "jinggangshan-huangyangjie")["area"] == "jinggangshan"
+    assert sitedb.get_site(db, "jinggangshan-museum")["area"] is None
+    assert sitedb.get_area(db, "nowhere") is None
+    assert validate_database(db)[0] == []
+
+
+@pytest.mark.parametrize("areas_yaml,area_line,message", [
+    (AREAS_YAML, "  area: wugongshan\n", "jinggangshan-huangyangjie: area"),
+    (AREAS_YAML.replace("[jinggangshan-huangyangjie]", "[jinggangshan-nowhere]"), "", "no site jinggangshan-nowhere"),
+    (AREAS_YAML.replace("ticket_cny: 190", "ticket_cny: -1"), "", "ticket_cny"),
+    (AREAS_YAML + AREAS_YAML, "", "duplicate id jinggangshan"),
+])
+def test_build_refuses_bad_area_references(tmp_path, areas_yaml, area_line, message):
+    data = _mini_data_with_areas(tmp_path, areas_yaml, area_line)
+    with pytest.raises(InputError, match=message):
+        sitedb.build(tmp_path / "x.db", data)
+    assert not (tmp_path / "x.db").exists()
+
+
+def test_validate_database_reports_an_unknown_area(mini_db):
+    mini_db.execute("update sites set area = 'gone' where id = 'jinggangshan-museum'")
+    problems, _ = validate_database(mini_db)
+    assert any(p.startswith("jinggangshan-museum: area") for p in problems)
+
+
+def test_migration_to_v3_adds_areas_and_keeps_curator_edits(tmp_path):
+    """A deployed v2 database gets the shipped areas and guide mentions; a curator's edit stays."""
+    path = tmp_path / "deployed.db"
+    db = sitedb.connect(path, migrate_schema=False)
+    sitedb.migrate(db, target=2)
+    db["counties"].insert({"adcode": 360881, "name_zh": "井冈山市", "name_en": "Jinggangshan City",
+                           "province_zh": "江西省", "prefecture_zh": "吉安市", "lat": 26.7, "lon": 114.3,
+                           "coord_source": "test"})
+    shipped = sitedb.connect(sitedb.DEFAULT_DB)
+    site = sitedb.get_site(shipped, "jinggangshan-huangyangjie")
+    row = sitedb._to_row(sitedb.validate_site(site | {"visit_minutes": 77}, {360881}))
+    db["sites"].insert({k: v for k, v in row.items() if k not in ("area", "guide_mentions")} | {"version": 3})
+    db.conn.close()
+    db = sitedb.connect(path)
+    migrated = sitedb.get_site(db, "jinggangshan-huangyangjie")
+    assert migrated["visit_minutes"] == 77 and migrated["version"] == 3
+    assert migrated["area"] == "jinggangshan"
+    assert migrated["guide_mentions"] == site["guide_mentions"]
+    assert migrated["importance"] == site["importance"]
+    assert sitedb.get_area(db, "jinggangshan")["ticket_cny"] == shipped["areas"].get("jinggangshan")["ticket_cny"]
+
+
+@pytest.mark.parametrize("designations,mentions,expected", [
+    (["5A"], 0, 60), (["5A"], 3, 75), ([], 8, 50), (["5A", "red-classic", "national-heritage"], 8, 100),
+])
+def test_importance_adds_guide_points_with_a_cap(designations, mentions, expected):
+    score, basis = sitedb.importance(designations, mentions)
+    assert score == expected
+    assert ("published itineraries" in basis) == bool(mentions)
+
+
+def test_guide_mentions_survive_edits_and_imports(tmp_path):
+    data = _mini_data_with_areas(tmp_path, AREAS_YAML)
+    (data / "itineraries.yaml").write_text("""
+- id: test-route
+  days:
+    - {sites: [jinggangshan-huangyangjie, jinggangshan-museum]}
+    - {sites: [jinggangshan-museum]}
+""")
+    sitedb.build(tmp_path / "g.db", data)
+    db = sitedb.connect(tmp_path / "g.db")
+    museum = sitedb.get_site(db, "jinggangshan-museum")
+    assert museum["guide_mentions"] == 1  # two days of one itinerary count once
+    sitedb.update_site(db, "jinggangshan-museum", {"visit_minutes": 100, "guide_mentions": 50}, "curator")
+    assert sitedb.get_site(db, "jinggangshan-museum")["importance"] == museum["importance"]
+    exported = [dict(s, guide_mentions=0) for s in sitedb.export_sites(db)]
+    sitedb.import_sites(db, list(enumerate(exported, 1)), "importer")
+    assert sitedb.get_site(db, "jinggangshan-museum")["guide_mentions"] == 1

@@ -40,6 +40,8 @@ def _site_schema() -> dict:
             "url": {"type": "string"}, "title": {"type": "string"}, "facts": string_list}}},
         "unverified": string_list, "last_verified": {"type": "string", "format": "date"},
         "version": {"type": "integer", "description": "raised by one on every change"},
+        "area": {"type": ["string", "null"], "description": "id of the ticketed scenic area the site is inside"},
+        "guide_mentions": {"type": "integer", "description": "published itineraries that visit the site"},
     }
     assert set(FIELDS) - {"hidden"} <= set(props)
     return {"type": "object", "properties": props, "required": [f for f in FIELDS if f != "hidden"]}
