@@ -20,6 +20,7 @@ How a message is read, in order:
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 import math
 import re
@@ -27,15 +28,17 @@ import unicodedata
 from dataclasses import dataclass, field
 
 import cn2an
+from lunardate import LunarDate
 from pypinyin import lazy_pinyin
 from rapidfuzz import fuzz, process
 
+from planner import gateways
 from planner.db import list_places, list_sites
 from planner.sitedata import THEMES
 
 # ---------------------------------------------------------------- the name index
 
-KIND_ORDER = {"station": 0, "airport": 1, "town": 2, "site": 3}
+KIND_ORDER = {"station": 0, "airport": 1, "town": 2, "site": 3, "city": 4}
 NEARBY_KM = 30
 
 # A bare city name means its main station; these cities are hubs, not rows of `places`.
@@ -100,7 +103,7 @@ WORD_SYNONYMS = {"memorial": ["museum"], "mausoleum": ["tomb"], "reorganisation"
 @dataclass(frozen=True)
 class Entity:
     id: str
-    kind: str  # station | airport | town | site
+    kind: str  # station | airport | town | site | city (outside the zone: `planner.gateways`)
     name_zh: str
     name_en: str
     lat: float
@@ -201,6 +204,14 @@ def build_index(db) -> PlaceIndex:
     for name, place_id in CITY_HUBS.items():
         if place_id in index.entities:
             names.append((index.entities[place_id], name, True))
+    for city in gateways.CITIES:
+        hub = next((index.entities[h] for h in gateways.hubs(city) if h in index.entities), None)
+        if hub is None or city.name_zh in CITY_HUBS:
+            continue  # a city whose one station is already its meaning (长沙 -> 长沙南站)
+        # A city's point is where its travellers arrive; it only serves to pick the nearer of two same-named sites.
+        entity = Entity(f"city:{city.id}", "city", city.name_zh, city.name_en, hub.lat, hub.lon)
+        index.entities[entity.id] = entity
+        names += [(entity, name, True) for name in (city.name_zh, city.name_en, *city.aliases)]
 
     expanded: list[tuple[Entity, str, bool]] = []
     for entity, name, exact in names:
@@ -268,12 +279,8 @@ _FULL_WEEKDAYS = "monday|tuesday|wednesday|thursday|friday|saturday|sunday"
 _SHORT_WEEKDAYS = "mon|tues|tue|wed|thurs|thur|thu|fri|sat|sun"
 WEEKDAYS_ZH = {"一": 0, "二": 1, "三": 2, "四": 3, "五": 4, "六": 5, "日": 6, "天": 6, "1": 0, "2": 1, "3": 2,
                "4": 3, "5": 4, "6": 5, "7": 6}
-# Lunar holidays, by year (Spring Festival, Dragon Boat, Mid-Autumn).
-LUNAR = {
-    "spring": ["2025-01-29", "2026-02-17", "2027-02-06", "2028-01-26", "2029-02-13", "2030-02-03"],
-    "dragon": ["2025-05-31", "2026-06-19", "2027-06-09", "2028-05-28", "2029-06-16", "2030-06-05"],
-    "midautumn": ["2025-10-06", "2026-09-25", "2027-09-15", "2028-10-03", "2029-09-22", "2030-09-12"],
-}
+# Lunar holidays: (lunar month, day) of the Chinese calendar, converted with `lunardate`.
+LUNAR = {"spring": (1, 1), "lantern": (1, 15), "dragon": (5, 5), "midautumn": (8, 15), "chongyang": (9, 9)}
 
 
 def number(text: str) -> int | None:
@@ -324,8 +331,18 @@ def _holiday(today: dt.date, name: str) -> dt.date | None:
     if name == "qingming":
         date = _qingming(today.year)
         return date if date >= today else _qingming(today.year + 1)
-    for iso in LUNAR.get(name, []):
-        date = dt.date.fromisoformat(iso)
+    if name in LUNAR:
+        return next_lunar(today, *LUNAR[name])
+    return None
+
+
+def next_lunar(today: dt.date, month: int, day: int) -> dt.date | None:
+    """The next date (today or later) that is day `day` of lunar month `month` (大年初二 = 1, 2)."""
+    for year in (today.year - 1, today.year, today.year + 1):
+        try:
+            date = LunarDate(year, month, day).to_solar_date()
+        except ValueError:
+            continue
         if date >= today:
             return date
     return None
@@ -356,8 +373,37 @@ _EN_HOLIDAYS = [(r"national day|golden week|october 1st", "national"), (r"may da
                  "qingming"), (r"dragon boat(?: festival)?", "dragon"), (r"mid-?autumn(?: festival)?", "midautumn")]
 
 
+_D9 = "[一二三四五六七八九]"
+_LUNAR_DAY = rf"(初{_D9}|初十|十{_D9}?|二十{_D9}?|廿{_D9}?|三十)"
+_DASH = r"(?:到|至|-|~|～|—|－|–)"
+SUMMER = ((7, 1), (8, 31))  # 暑假 / summer holidays: July and August
+
+
+def _lunar_day(text: str) -> int | None:
+    return number(text.replace("初", "").replace("廿", "二十"))
+
+
+def _period(today: dt.date, first: tuple[int, int], last: tuple[int, int], name: str):
+    """(start date, False, info) for a month or a season: from its first day, or tomorrow when already in it."""
+    for year in (today.year - 1, today.year, today.year + 1):
+        start, end = _safe_date(year, *first), _safe_date(year, *last)
+        if start and end and end < start:  # a period across the new year
+            end = _safe_date(year + 1, *last)
+        if start and end and end > today:
+            start = max(start, today + dt.timedelta(days=1))
+            return start, False, {"period": (start, end), "period_name": name}
+    return None, False
+
+
+def _month(today: dt.date, month: int | None, name: str):
+    if not month or not 1 <= month <= 12:
+        return None, False
+    return _period(today, (month, 1), (month, calendar.monthrange(2001, month)[1]), name)
+
+
 def _date_rules(today: dt.date):
-    """(pattern, function(match) -> (date, weekend?)) in priority order."""
+    """(pattern, function(match) -> (date, weekend?[, info])) in priority order; info may give a date range's
+    length ("days") or a month or season ("period")."""
     def ymd(m):
         return _safe_date(int(m[1]), int(m[2]), int(m[3])), False
 
@@ -365,7 +411,35 @@ def _date_rules(today: dt.date):
         m, d = number(month), number(day)
         return (_next_yearly(today, m, d) if m and d else None), False
 
+    def day_range(month, first, month2, last):
+        start, _ = month_day(month, first)
+        end_month = number(month2) if month2 else number(month)
+        if start is None or not end_month:
+            return None, False
+        end = _safe_date(start.year + (end_month < start.month), end_month, number(last) or 0)
+        if end is None or not 0 <= (end - start).days < 31:
+            return start, False
+        return start, False, {"days": (end - start).days + 1}
+
+    def lunar_new_year(m):
+        if m[0] in ("除夕", "大年三十", "年三十"):
+            new_year = next_lunar(today + dt.timedelta(days=1), 1, 1)
+            return (new_year - dt.timedelta(days=1) if new_year else None), False
+        day = _lunar_day(m[1])
+        return (next_lunar(today, 1, day) if day and 1 <= day <= 30 else None), False
+
     rules = [
+        (NUM + r"\s*月\s*" + NUM + r"\s*[日号]?\s*" + _DASH + r"\s*(?:" + NUM + r"\s*月\s*)?" + NUM + r"\s*[日号]",
+         lambda m: day_range(m[1], m[2], m[3], m[4])),
+        (rf"\b({_MONTH_RE})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?\s*(?:-|–|to|until|till|through)\s*"
+         rf"(?:({_MONTH_RE})\.?\s+)?(\d{{1,2}})(?:st|nd|rd|th)?\b",
+         lambda m: day_range(str(MONTHS[m[1]]), m[2], str(MONTHS[m[3]]) if m[3] else None, m[4])),
+        (rf"\b(\d{{1,2}})(?:st|nd|rd|th)?\s*(?:-|–|to)\s*(\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?({_MONTH_RE})\b",
+         lambda m: day_range(str(MONTHS[m[3]]), m[1], None, m[2])),
+        (r"(?:大年|正月)" + _LUNAR_DAY + r"|除夕|大年三十|年三十", lunar_new_year),
+        (NUM + r"\s*(?:天|日)(?:之|以)?后(?!天)", lambda m: (today + dt.timedelta(days=number(m[1]) or 0), False)),
+        (r"\b" + EN_NUM + r"\s+days?\s+from\s+(?:now|today)\b",
+         lambda m: (today + dt.timedelta(days=number(m[1]) or 0), False)),
         (r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*[日号]?", ymd),
         (NUM + r"\s*月\s*" + NUM + r"\s*[日号]", lambda m: month_day(m[1], m[2])),
         (r"(?<![\d.])(\d{1,2})\.(\d{1,2})(?![\d.]|\s*(?:km|公里|元|块|小时|h\b|天|日))",
@@ -395,6 +469,13 @@ def _date_rules(today: dt.date):
     ]
     for pattern, name in _ZH_HOLIDAYS + [(rf"\b(?:{p})\b", n) for p, n in _EN_HOLIDAYS]:
         rules.append((pattern, lambda m, name=name: (_holiday(today, name), False)))
+    rules += [
+        (r"暑假|暑期|\bsummer (?:holidays?|vacation|break)\b", lambda m: _period(today, *SUMMER, m[0])),
+        (r"(?<![\d一二三四五六七八九十个])(十[一二]|[一二三四五六七八九十]|1[0-2]|[1-9])\s*月份?(?![初底中\d])",
+         lambda m: _month(today, number(m[1]), m[0])),
+        (rf"\b(?:in|during|this|next|coming|early|mid|late|end of|beginning of)\s+-?\s*({_MONTH_RE})\b",
+         lambda m: _month(today, MONTHS[m[1]], m[0])),
+    ]
     return rules
 
 
@@ -527,6 +608,7 @@ class Mention:
     entity: Entity | None = None
     role: str | None = None
     strength: str | None = None
+    cue: str = ""  # the words that gave the role ("从", "去", "around")
 
 
 @dataclass
@@ -546,6 +628,17 @@ class Understanding:
     avoid: list[str] = field(default_factory=list)
     site: str | None = None
     mentions: list[Mention] = field(default_factory=list)
+    destination: str | None = None  # a place or site id the trip should concentrate on
+    party: list[str] = field(default_factory=list)  # children | seniors | no-car
+    arrive_at: dt.time | None = None  # when the traveller gets to the origin (a train's arrival)
+    period: tuple[dt.date, dt.date] | None = None  # a month or season named instead of a day ("七月", "暑假")
+    period_name: str | None = None
+    arriving_from: str | None = None  # a gateways city id: the traveller comes from outside the zone
+    arrival_options: list[str] = field(default_factory=list)  # its hubs, when the message does not say which
+    origin_chosen: bool = False  # the origin is our pick of the city's hubs (nearest the destination)
+    topics: list[str] = field(default_factory=list)  # what a plain question asks (hours, ticket, road…)
+    unlisted: str | None = None  # a hotel or restaurant named as a place ("井冈山宾馆"): we do not list those
+    unlisted_near: list[str] = field(default_factory=list)  # towns and stations near it, to ask which one
 
     @property
     def missing(self) -> list[str]:
@@ -557,7 +650,11 @@ class Understanding:
         return {"lang": self.lang, "intent": self.intent, "origin": self.origin, "end": self.end,
                 "days": self.days, "start_date": self.start_date.isoformat() if self.start_date else None,
                 "interests": self.interests, "themes": self.themes, "pace": self.pace, "must": self.must,
-                "avoid": self.avoid, "site": self.site, "missing": self.missing}
+                "avoid": self.avoid, "site": self.site, "missing": self.missing, "destination": self.destination,
+                "party": self.party, "arrive_at": self.arrive_at.strftime("%H:%M") if self.arrive_at else None,
+                "period": [d.isoformat() for d in self.period] if self.period else None,
+                "arriving_from": self.arriving_from, "arrival_options": self.arrival_options,
+                "topics": self.topics, "unlisted": self.unlisted}
 
 
 def normalise(text: str) -> str:
@@ -576,21 +673,36 @@ def _blank(chars: list[str], start: int, end: int) -> None:
         chars[i] = " "
 
 
-def _find_dates(text: str, today: dt.date) -> tuple[dt.date | None, bool, list[tuple[int, int]]]:
+def _find_dates(text: str, today: dt.date) -> tuple[dt.date | None, bool, dict, list[tuple[int, int]]]:
+    """(the first date named, whether it is a weekend, info: a range's "days" or a month's "period", spans)."""
     chars = list(text)
-    found: list[tuple[int, dt.date | None, bool]] = []
+    found: list[tuple[int, dt.date | None, bool, dict]] = []
     spans = []
     for pattern, read in _date_rules(today):
         for m in re.finditer(pattern, "".join(chars)):
-            date, weekend = read(m)
-            found.append((m.start(), date, weekend))
+            date, weekend, *info = read(m)
+            found.append((m.start(), date, weekend, info[0] if info else {}))
             spans.append((m.start(), m.end()))
             _blank(chars, m.start(), m.end())
     found = [f for f in found if f[1] is not None]
     if not found:
-        return None, False, spans
-    _, date, weekend = min(found, key=lambda f: f[0])
-    return date, weekend, spans
+        return None, False, {}, spans
+    _, date, weekend, info = min(found, key=lambda f: f[0])
+    return date, weekend, info, spans
+
+
+# A length of time that is not the trip's: "连续三周没有下雨", "已经下了两天雨", "3 weeks without rain".
+_NOT_TRIP_BEFORE = re.compile(r"(?:连续|已经|已|过去|最近|下了|持续|for the (?:last|past)|in the (?:last|past)"
+                              r"|over the (?:last|past))\s*$")
+_NOT_TRIP_AFTER = re.compile(r"^(?:都没|都不|没|以来|之前|前(?!往)|里都|的雨|下雨|雨|了(?:[,，。.!！]|$))|"
+                             r"^\s+(?:without|of rain|ago|in a row|straight|no rain|dry)\b")
+
+
+def _other_duration(text: str, start: int, end: int) -> bool:
+    before, after = text[max(0, start - 20):start], text[end:end + 12]
+    if _NOT_TRIP_BEFORE.search(before) and not re.search(r"(?:玩|游|住|待|呆|\bspend|\bstay)\s*$", before):
+        return not re.match(r"^\s*(?:游|行程|的行程|trip|tour|itinerary)", after)
+    return bool(_NOT_TRIP_AFTER.match(after))
 
 
 def _find_days(text: str) -> tuple[int | None, list[tuple[int, int]]]:
@@ -602,7 +714,7 @@ def _find_days(text: str) -> tuple[int | None, list[tuple[int, int]]]:
                 value = read(m)
                 spans.append((m.start(), m.end()))
                 _blank(chars, m.start(), m.end())
-                if value and days is None:
+                if value and days is None and not _other_duration(text, m.start(), m.end()):
                     days = value
         if days is not None:
             break
@@ -732,7 +844,7 @@ def _assign_roles(text: str, mentions: list[Mention]) -> None:
         if any(s < m.end() and m.start() < e for s, e in spans):
             continue
         _pattern, role, strength, position = _CUES[int(m.lastgroup[1:])]
-        cues.append((m.start(), m.end(), role, strength, position))
+        cues.append((m.start(), m.end(), role, strength, position, m.group()))
     breaks = [m.start() for m in _CLAUSE_BREAK.finditer(text)]
 
     def clause(pos: int) -> int:
@@ -742,13 +854,13 @@ def _assign_roles(text: str, mentions: list[Mention]) -> None:
         role = strength = None
         before = [c for c in cues if c[1] <= mention.start and clause(c[0]) == clause(mention.start)]
         if before:
-            _s, _e, cue_role, cue_strength, position = before[-1]
+            _s, _e, cue_role, cue_strength, position, cue_text = before[-1]
             if position == "pre":
-                role, strength = cue_role, cue_strength
+                role, strength, mention.cue = cue_role, cue_strength, cue_text
         after = [c for c in cues if c[0] >= mention.end and c[4] == "post"
                  and not text[mention.end:c[0]].strip(" 站")]
         if after and (strength != "strong" or after[0][3] == "strong"):
-            role, strength = after[0][2], after[0][3]
+            role, strength, mention.cue = after[0][2], after[0][3], after[0][5]
         mention.role, mention.strength = role, strength
 
 
@@ -833,6 +945,132 @@ def _pace(text: str) -> str | None:
     return None
 
 
+# ---------------------------------------------------------------- arrival times, party, questions
+
+_ZH_PART_OF_DAY = r"(?:(上午|早上|早晨|清晨|凌晨|早|中午|下午|傍晚|晚上)\s*)?"
+_ZH_MINUTES = r"(半|一刻|三刻|\d{2}|[一二三四五]?十[一二三四五六七八九]?|零?[一二三四五六七八九])?"
+_ZH_CLOCK = _ZH_PART_OF_DAY + r"(\d{1,2}|[一二两三四五六七八九十]{1,3})\s*[点時时:：]\s*" + _ZH_MINUTES + r"\s*分?"
+_ZH_ARRIVAL = re.compile(_ZH_CLOCK + r"\s*(?:左右|前后)?\s*(?:就|会|能|才)?\s*"
+                         r"(到达|抵达|到|落地|下车|下高铁|下飞机|出站)")
+_EN_ARRIVE_WORD = re.compile(r"\b(?:arriv\w*|land\w*|get(?:ting)? (?:in|there)|gets in|reach\w*|pull(?:s|ing)? in)\b")
+_EN_CLOCKS = [re.compile(r"\b(\d{1,2})(?::(?P<minute>\d{2}))?\s*(?P<part>a\.?m\.?|p\.?m\.?)(?![a-z])"),
+              re.compile(r"\b(\d{1,2}):(?P<minute>\d{2})\b"),
+              re.compile(r"\bat (\d{1,2})\b(?!\s*(?:km|days?|nights?|[:.]))")]
+# A hotel or restaurant named after a place ("井冈山宾馆", "Jinggangshan Hotel") is not that place.
+_UNLISTED_AFTER = re.compile(r"^\s*(?:大?酒店|宾馆|饭店|旅馆|旅社|民宿|客栈|招待所|度假村|山庄|"
+                             r"hotel|inn|hostel|guest ?house|resort|restaurant)")
+
+
+def _clock(hour: int | None, minute: int, part: str | None) -> dt.time | None:
+    if hour is None:
+        return None
+    if part in ("下午", "傍晚", "晚上") or (part or "").startswith("p"):
+        hour += 12 if hour < 12 else 0
+    elif part == "中午" and hour < 6:
+        hour += 12
+    elif (part or "").startswith("a") and hour == 12:
+        hour = 0
+    return dt.time(hour, minute) if 0 <= hour <= 23 and 0 <= minute <= 59 else None
+
+
+def _zh_minute(text: str | None) -> int:
+    if not text:
+        return 0
+    return {"半": 30, "一刻": 15, "三刻": 45}.get(text) or number(text.lstrip("零")) or 0
+
+
+def _find_arrival(work: str) -> tuple[dt.time | None, str]:
+    """When the traveller arrives ("坐高铁10点到萍乡北站", "arriving at Pingxiang North at 10am"), and the
+    text with the time blanked. In Chinese "10点到X" makes X where the trip starts, so 到 is rewritten to the
+    origin cue 从 (same length, so every position stays where it was)."""
+    match = _ZH_ARRIVAL.search(work)
+    if match:
+        when = _clock(number(match[2]), _zh_minute(match[3]), match[1])
+        verb_start, verb_end = match.span(4)
+        cue = "从" + " " * (verb_end - verb_start - 1) if match[4] in ("到达", "抵达", "到") else match[4]
+        work = work[:match.start()] + " " * (verb_start - match.start()) + cue + work[verb_end:]
+        return when, work
+    for clause in re.finditer(r"[^,.;!?。，；！？]+", work):
+        if not _EN_ARRIVE_WORD.search(clause.group()):
+            continue
+        # the most explicit form wins: "at Pingxiang North at 10:30am" is 10:30, not "at 10"
+        clock = next((c for p in _EN_CLOCKS if (c := p.search(clause.group()))), None)
+        if clock:
+            hour, minute, part = clock.group(1), clock.groupdict().get("minute"), clock.groupdict().get("part")
+            when = _clock(int(hour), int(minute or 0), part)
+            start, end = clause.start() + clock.start(), clause.start() + clock.end()
+            return when, work[:start] + " " * (end - start) + work[end:]
+    return None, work
+
+
+PARTY_WORDS = {
+    "children": [r"孩子", r"小孩", r"儿童", r"宝宝", r"婴儿", r"娃", r"亲子", r"小朋友", r"\bkids?\b",
+                 r"\bchild(?:ren)?\b", r"\bbab(?:y|ies)\b", r"\btoddlers?\b", r"\binfants?\b", r"\bstroller\b",
+                 r"\bpram\b", r"\b(?:son|daughter)s?\b"],
+    "seniors": [r"老人", r"爸妈", r"父母", r"长辈", r"老年", r"爷爷", r"奶奶", r"外公", r"外婆", r"姥姥", r"姥爷",
+                r"老爸", r"老妈", r"\belderly\b", r"\bseniors?\b", r"\bgrand(?:parents?|ma|pa|mother|father)\b",
+                r"\b(?:my|our) (?:old )?parents\b", r"\bretired\b", r"\baged\b"],
+    "no-car": [r"没有车", r"没车", r"不开车", r"不自驾", r"没有驾照", r"没驾照", r"不会开车", r"公共交通", r"坐公交",
+               r"坐大巴", r"只坐火车", r"只能坐车", r"\bno car\b", r"\bwithout (?:a )?car\b",
+               r"\bdon'?t (?:have a car|drive)\b", r"\bdo not (?:have a car|drive)\b", r"\bcan'?t drive\b",
+               r"\bpublic transport\w*\b", r"\bby (?:bus|train) only\b", r"\bonly by (?:bus|train)\b",
+               r"\bcarless\b", r"\bno driving\b",
+               r"\bnot driving\b"],
+}
+
+
+def _party(text: str) -> list[str]:
+    found = []
+    for who, patterns in PARTY_WORDS.items():
+        hits = _keyword_hits(text, patterns)
+        # "no-car" phrases carry their own negation; for the others "不带孩子" means no children
+        if any(who == "no-car" or not negated for *_, negated in hits):
+            found.append(who)
+    return found
+
+
+def _any(*patterns: str) -> str:
+    return "|".join(patterns)
+
+
+TOPIC_WORDS = {
+    "hours": _any(r"几点", r"开放时间", r"开门", r"关门", r"营业", r"开放吗", r"开着", r"\bhours\b",
+                  r"\bopen(?:ing)?\b", r"\bclos(?:e|es|ed|ing)\b", r"\bwhat time\b"),
+    "ticket": _any(r"门票", r"票价", r"多少钱", r"收费", r"要钱", r"免费", r"买票", r"\btickets?\b", r"\bprices?\b",
+                   r"\bcosts?\b", r"\bfees?\b", r"\bfree\b", r"\bhow much\b"),
+    "visit": _any(r"多久", r"多长时间", r"几个小时", r"多少时间", r"半天够", r"\bhow long\b", r"\bhow much time\b",
+                  r"\benough time\b"),
+    "designation": _any(r"几a", r"[345]a", r"级别", r"等级", r"\bdesignations?\b", r"\brated\b", r"\b[345]a\b",
+                        r"\bheritage (?:site|status)\b"),
+    "road": _any(r"路况", r"路好走", r"好走吗", r"好开吗", r"山路", r"盘山", r"危险", r"安全吗", r"安不安全", r"难开",
+                 r"路陡", r"晕车", r"\broads?\b", r"\bsafe(?:ty)?\b", r"\bdangerous\b", r"\bwinding\b", r"\bsteep\b",
+                 r"\bcar ?sick"),
+    "hotel": _any(r"住哪", r"住宿", r"酒店", r"宾馆", r"民宿", r"住在哪", r"住的地方", r"客栈", r"\bhotels?\b",
+                  r"\baccommodation\b", r"\bwhere (?:to|should we|can we) (?:stay|sleep)\b", r"\bhostels?\b",
+                  r"\bguest ?houses?\b", r"\bplaces? to stay\b"),
+    "train": _any(r"火车", r"高铁", r"动车", r"车次", r"怎么去", r"怎么到", r"怎么过去", r"交通", r"坐车",
+                  r"\btrains?\b", r"\brail\w*\b", r"\bhow (?:do|can|should) (?:i|we) get\b", r"\bhow to get\b",
+                  r"\bbus(?:es)?\b", r"\bflights?\b", r"\bfly\b"),
+    "weather": _any(r"天气", r"下雨", r"雨季", r"气温", r"温度", r"冷不冷", r"热不热", r"冷吗", r"热吗", r"下雪",
+                    r"\bweather\b", r"\brain(?:y|ing|s)?\b", r"\btemperature\b", r"\bcold\b", r"\bsnow\w*\b",
+                    r"\bforecast\b"),
+    "suitable": _any(r"适合", r"合适吗", r"能去吗", r"可以去吗", r"方便吗", r"推车", r"\bsuitable\b",
+                     r"\bkid[- ]friendly\b", r"\bgood for\b", r"\bok for\b", r"\bwheelchair\b", r"\baccessible\b"),
+    "about": _any(r"介绍", r"是什么", r"是哪", r"怎么样", r"有什么", r"\btell me about\b", r"\bwhat is\b",
+                  r"\bwhat's\b", r"\bwhat to see\b"),
+}
+QUESTION_MARK = re.compile(r"[?？]|吗|呢|么|如何|怎么|怎样|多少|几点|几个|哪|能不能|可不可以|有没有|是否|是不是|"
+                           r"^\s*(?:how|what|when|where|which|is|are|can|could|do|does|should|will|would|any)\b|"
+                           r"\b(?:tell me|i wonder|wondering)\b")
+PLAN_WORDS = r"规划|行程|安排|攻略|路线|线路|\bplan\b|\bitinerar\w*|\broute\b|\bschedule\b"
+
+
+def _topics(text: str) -> list[str]:
+    return [topic for topic, pattern in TOPIC_WORDS.items() if re.search(pattern, text)]
+
+
+# ---------------------------------------------------------------- understanding
+
 def understand(text: str, index: PlaceIndex, today: dt.date) -> Understanding:
     """Read one message. Relative dates are relative to `today` (the date in China)."""
     raw = (text or "")[:1000]
@@ -841,16 +1079,18 @@ def understand(text: str, index: PlaceIndex, today: dt.date) -> Understanding:
     if not work.strip() or work.strip().startswith("/"):
         return result
 
+    result.arrive_at, work = _find_arrival(work)
     chars = list(work)
-    result.start_date, result.weekend, date_spans = _find_dates(work, today)
+    result.start_date, result.weekend, date_info, date_spans = _find_dates(work, today)
     for s, e in date_spans:
         _blank(chars, s, e)
+    result.period, result.period_name = date_info.get("period"), date_info.get("period_name")
     days, day_spans = _find_days("".join(chars))
     for s, e in day_spans:
         _blank(chars, s, e)
     masked = "".join(chars)
-    if days is None and result.weekend:
-        days = 2
+    if days is None:
+        days = date_info.get("days") or (2 if result.weekend else None)
     result.days = days if days is None else max(1, days)
 
     taken = [c == " " and masked[i] != work[i] for i, c in enumerate(masked)]
@@ -860,6 +1100,11 @@ def understand(text: str, index: PlaceIndex, today: dt.date) -> Understanding:
     _assign_roles(masked, mentions)
     _resolve(mentions)
     mentions = [m for m in mentions if m.entity is not None]
+    for m in [m for m in mentions if _UNLISTED_AFTER.match(masked[m.end:])]:
+        hotel = _UNLISTED_AFTER.match(masked[m.end:])
+        result.unlisted = work[m.start:m.end + hotel.end()].strip()
+        result.unlisted_near = _nearby_hubs(index, m.entity)
+        mentions.remove(m)
     result.mentions = mentions
 
     keywords = list(masked)
@@ -869,25 +1114,50 @@ def understand(text: str, index: PlaceIndex, today: dt.date) -> Understanding:
     result.themes = _themes(plain)
     result.interests = _interests(plain, result.themes)
     result.pace = _pace(plain)
-    _place_roles(result, mentions)
+    result.party = _party(plain)
+    _place_roles(result, mentions, masked, day_spans)
+    _arriving_from(result, index)
 
     sites = {m.entity.id for m in mentions if m.entity.kind == "site"}
+    topics = _topics(plain)
+    asked = bool(topics) and bool(QUESTION_MARK.search(plain))
+    wants_plan = bool(result.days or result.start_date or re.search(PLAN_WORDS, plain))
+    result.topics = topics if asked else []
     asks_about_site = re.search(SITE_QUESTION, plain) and len(sites) == 1
     trip_signals = (result.days or result.start_date or result.interests or result.pace or result.themes
                     or re.search(TRIP_WORDS, plain) or any(m.entity.kind != "site" for m in mentions))
-    if asks_about_site and not (result.days or result.start_date or re.search(TRIP_WORDS, plain)
-                                or any(m.role in ("origin", "end") for m in mentions)):
+    if asked and not wants_plan and set(topics) - {"about"}:
+        # a plain question: answered, never turned into an itinerary nobody asked for
+        result.intent = "question"
+        result.site = next(iter(sites)) if len(sites) == 1 else None
+    elif asks_about_site and not (wants_plan or re.search(TRIP_WORDS, plain)
+                                  or any(m.role in ("origin", "end") for m in mentions)):
         result.intent, result.site = "site", next(iter(sites))
-        result.origin, result.end, result.must, result.avoid = None, None, [], []
-    elif trip_signals or mentions:
+    elif trip_signals or mentions or result.party:
         result.intent = "trip"
+    if result.intent != "trip":
+        result.origin, result.end, result.must, result.avoid = None, None, [], []
+        result.arrival_options, result.arriving_from = [], None
     return result
 
 
-def _place_roles(result: Understanding, mentions: list[Mention]) -> None:
+_END_CUES = ("到", "至", "to", "towards")  # "A to B" ends at B; 去/go to/trip to only says where the trip goes
+
+
+def _focus(mention: Mention) -> Entity | None:
+    """What a mention names as a place to spend the trip in: a town or county (井冈山 -> 井冈山市, not its
+    station) or a site. A station, an airport or a far city is where one arrives, not what one visits."""
+    tier = mention.candidates[0][1]
+    same = [e for e, exact in mention.candidates if exact == tier]
+    return next((e for kind in ("town", "site") for e in same if e.kind == kind), None)
+
+
+def _place_roles(result: Understanding, mentions: list[Mention], text: str = "",
+                 day_spans: list[tuple[int, int]] = ()) -> None:
     places = [m for m in mentions if m.entity.kind != "site"]
     sites = [m for m in mentions if m.entity.kind == "site"]
     origin = (next((m for m in mentions if m.role == "origin" and m.strength == "strong"), None)
+              or next((m for m in places if m.entity.kind == "city" and m.role in (None, "origin")), None)
               or next((m for m in places if m.role == "origin"), None)
               or next((m for m in places if m.role is None), None)
               or next((m for m in places if m.role in ("dest", "must", "locator")), None)
@@ -895,7 +1165,8 @@ def _place_roles(result: Understanding, mentions: list[Mention]) -> None:
     result.origin = origin.entity.id if origin else None
     end = next((m for m in mentions if m.role == "end" and m is not origin), None)
     if end is None:
-        end = next((m for m in places if m.role == "dest" and m is not origin), None)
+        end = next((m for m in places if m.role == "dest" and m is not origin and m.cue.strip() in _END_CUES
+                    and m.entity.kind != "city"), None)
     if end is not None and end.entity.id != result.origin:
         result.end = end.entity.id
     for m in sites:
@@ -905,6 +1176,56 @@ def _place_roles(result: Understanding, mentions: list[Mention]) -> None:
         if m.entity.id not in target:
             target.append(m.entity.id)
     result.must = [s for s in result.must if s not in result.avoid]
+    destination = _destination(mentions, origin, text, day_spans)
+    result.destination = destination.id if destination else None
+
+
+def _destination(mentions: list[Mention], origin: Mention | None, text: str,
+                 day_spans: list[tuple[int, int]]) -> Entity | None:
+    """Where the trip concentrates: a place gone to (去井冈山, to Jinggangshan, 井冈山那边), a place the trip is
+    around (2 days around Jinggangshan, 只在井冈山, 井冈山两日游), or the one site a message is about (武功山两天)."""
+    named = [m for m in mentions if m.role != "avoid" and m.entity.kind != "city"]
+    gone_to = [m for m in named if m is not origin and (
+        m.role in ("dest", "locator") or (m.role in ("must", "origin") and m.strength == "weak"
+                                          and m.entity.kind != "site"))]
+    for m in gone_to:
+        if _focus(m):
+            return _focus(m)
+    weak_origin = origin is not None and (origin.role is None or origin.strength == "weak")
+    if weak_origin and origin.entity.kind != "site" and _focus(origin):
+        return _focus(origin)
+    followed_by_days = [m for m in named if any(0 <= s - m.end <= 2 and not text[m.end:s].strip()
+                                                for s, _ in day_spans)]
+    sites = [m for m in named if m.entity.kind == "site"]
+    if followed_by_days and _focus(followed_by_days[0]):
+        return _focus(followed_by_days[0])
+    if len(sites) == 1 and not [m for m in named if m.entity.kind != "site"] and sites[0].role != "must":
+        return sites[0].entity
+    return None
+
+
+def _nearby_hubs(index: PlaceIndex, entity: Entity, limit: int = 4) -> list[str]:
+    """Towns and stations within NEARBY_KM of an entity, nearest first (the entity itself too if it is one)."""
+    hubs = [e for e in index.entities.values() if e.kind in ("town", "station") and _km(e, entity) <= NEARBY_KM]
+    return [e.id for e in sorted(hubs, key=lambda e: (_km(e, entity), e.id))][:limit]
+
+
+def _arriving_from(result: Understanding, index: PlaceIndex) -> None:
+    """A far city as the origin: the station the traveller arrives at (the only one, or the one nearest the
+    destination, which is our choice), or the options to ask about."""
+    if not (result.origin or "").startswith("city:"):
+        return
+    city = gateways.BY_ID[result.origin.split(":", 1)[1]]
+    options = [h for h in gateways.hubs(city) if h in index.entities]
+    result.arriving_from, result.origin = city.id, None
+    target = index.entities.get(result.destination or "")
+    if len(options) == 1:
+        result.origin = options[0]
+    elif target is not None and options:
+        result.origin = min(options, key=lambda h: _km(index.entities[h], target))
+        result.origin_chosen = True
+    else:
+        result.arrival_options = options
 
 
 def merge(draft: dict, update: Understanding) -> dict:
