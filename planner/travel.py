@@ -11,6 +11,16 @@ The constants:
   and class-1 highways (60-80) and expressways (80-120) in the national Technical Standard of Highway
   Engineering (JTG B01-2014), biased low because tourists drive mountain roads slowly.
 - 5 minutes per leg for parking and walking to the entrance.
+`honest_legs` then corrects any matrix for two things the points alone hide:
+- Imprecise points (a county-centre or township estimate, `coord_precision_m`): two sites sharing one
+  estimated point are not 0 km apart. A leg is at least the road distance (x CIRCUITY) of the mean of the
+  two precision radii (each true location lies somewhere within its radius; the mean is a floor, not an
+  expectation), so no leg is ever 0 minutes or 0 km; exact points are still MIN_SEPARATION_KM apart.
+- Legs between two sites of one ticketed scenic area climb mountain roads (or ride the area's shuttle):
+  MOUNTAIN_CIRCUITY 1.8 and MOUNTAIN_SPEED_KMH 30 instead of 1.35 and the speed bands. ASSUMPTION, not
+  measured: hairpin roads such as 茨坪-黄洋界 wind well above the 1.2-1.4 lowland range of Ballou et al.;
+  the sightseeing buses run at about town speed. data/road_distances.csv has no pair inside an area yet to
+  calibrate them.
 `OsrmTable` asks an OSRM server's table service (`/table/v1/driving/...`) for real road durations and
 distances; any failure falls back to the estimate, and `Matrix.source` says which was used.
 """
@@ -29,6 +39,9 @@ from planner.geo import EARTH_RADIUS_M
 CIRCUITY = 1.35
 SPEED_BANDS_KMH = ((10.0, 35.0), (50.0, 60.0), (math.inf, 80.0))  # (up to road km, speed)
 LEG_OVERHEAD_MIN = 5.0
+MOUNTAIN_CIRCUITY = 1.8  # assumption, see the module docstring
+MOUNTAIN_SPEED_KMH = 30.0  # assumption, see the module docstring
+MIN_SEPARATION_KM = 0.05  # two distinct stops with exact points: at least a short walk apart
 
 
 @dataclass
@@ -100,6 +113,34 @@ class OsrmTable:
         minutes = np.ceil(durations / 60 + LEG_OVERHEAD_MIN).astype(np.int64)
         np.fill_diagonal(minutes, 0)
         return Matrix(minutes, distances / 1000, "osrm")
+
+
+def honest_legs(matrix: Matrix, points: Sequence[tuple[float, float]], precision_m: Sequence[float],
+                area_of: Sequence[str | None], ids: Sequence[str | None]) -> Matrix:
+    """`matrix` with leg floors for imprecise points and mountain roads inside scenic areas (see the module
+    docstring). Only ever lengthens a leg between two different places (`ids`: the same id twice, e.g. a
+    trip that ends where it starts, is one place: 0 minutes apart)."""
+    n = len(points)
+    straight = great_circle_km(points)
+    radius_km = np.asarray(precision_m, dtype=float) / 1000
+    floor_km = np.maximum((radius_km[:, None] + radius_km[None, :]) / 2, MIN_SEPARATION_KM) * CIRCUITY
+    km = np.maximum(matrix.km, floor_km)
+    minutes = np.maximum(matrix.minutes, np.ceil(drive_minutes(floor_km)).astype(np.int64))
+    areas = np.array([a or "" for a in area_of], dtype=object)
+    same_area = (areas[:, None] == areas[None, :]) & (areas[:, None] != "")
+    if same_area.any() and matrix.source.startswith("estimate"):  # OSRM knows the mountain roads itself
+        mountain_km = np.maximum(straight, floor_km / CIRCUITY) * MOUNTAIN_CIRCUITY
+        mountain_min = np.ceil(mountain_km / MOUNTAIN_SPEED_KMH * 60 + LEG_OVERHEAD_MIN).astype(np.int64)
+        km = np.where(same_area, np.maximum(km, mountain_km), km)
+        minutes = np.where(same_area, np.maximum(minutes, mountain_min), minutes)
+    keys = np.array([i if i is not None else f"#{k}" for k, i in enumerate(ids)], dtype=object)
+    same_place = keys[:, None] == keys[None, :]
+    minutes = np.where(same_place, 0, minutes)
+    km = np.where(same_place, 0.0, km)
+    np.fill_diagonal(minutes, 0)
+    np.fill_diagonal(km, 0.0)
+    assert minutes.shape == (n, n)
+    return Matrix(minutes, km, matrix.source)
 
 
 def provider_from_env(environ) -> RoadEstimate | OsrmTable:

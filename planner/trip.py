@@ -2,12 +2,27 @@
 
 The model (a team orienteering problem with time windows, solved by `planner.toptw`):
 - Time is minutes since midnight of the first day; day d is the window [d*1440 + day start, d*1440 + day end]
-  of the chosen pace, and no drive between two sites may be longer than the pace allows.
+  of the chosen pace (`day_frames`: the first day starts later after a train's arrival, `arrive_at`, or when
+  the trip starts today and it is already later), and no drive between two sites may be longer than the pace
+  allows. Seniors and children: days end half an hour earlier and drives between sites are shorter.
 - A site is a node whose allowed visit starts are, for each day of the trip, its opening windows on that date
   (seasons and closing days applied) shortened by its visit length, so a visit starts and ends inside opening
-  hours. A site closed on every day of the trip has no window at all.
-- Value = importance x match to the traveller's interests (x1.5 for a requested theme); must-see sites are
-  mandatory nodes; avoided sites are left out.
+  hours; an outdoor site's visit also ends by sunset (planner.sun). A long visit (a mountain day) is capped by
+  the pace (`Pace.long_visit_cap`) so that it fits into a day at any pace. A site closed on every day of the
+  trip has no window at all.
+- Lunch: each site has a second node, exclusive with the first, that is the visit plus a LUNCH_MINUTES meal:
+  right after a short visit (the meal starting between 11:30 and 12:30, near the site) or inside a long
+  visit (the scenic area's restaurants or a packed lunch, 12:00-12:45). The lunch node scores LUNCH_VALUE
+  more, so the optimiser plans a lunch into every day where one fits; two lunches in one day cannot fit
+  (their windows are too narrow), so day["lunch"] is at most one meal.
+- Value = importance x match to the traveller's interests (x1.5 for a requested theme) x a visit-length
+  factor (a 20-minute plaque is worth less than a half-day museum of the same importance) x the destination
+  factor (planner.destination: x3 inside the destination, falling off with distance outside it; sites beyond
+  `Focus.leave_out_km` are left out); must-see and pinned sites are mandatory nodes (a pinned site only on
+  its day); avoided sites are left out. Overnight towns near the destination score a bonus, so a trip to a
+  scenic area sleeps in its base town.
+- Travel: planner.travel's estimate or OSRM, then `honest_legs` (imprecise points never make 0-km hops;
+  mountain roads inside a scenic area).
 - The whole trip is one route from the origin to the end point. Each night is a group of "night nodes", one
   per town with hotels, of which at most one is visited (an exclusive group); a night node's visit starts
   exactly at that evening's end of day and lasts until the next morning, and night nodes are mandatory with a
@@ -18,11 +33,14 @@ The model (a team orienteering problem with time windows, solved by `planner.top
 - Why one route and not one route per day: the night's town would then be a route's end and the next
   route's start, fixed before optimising; here it is chosen by the same insertion moves as the sites.
 - Sites and towns that no itinerary could reach are left out before optimising (`_Reach`).
+- Determinism: the optimiser runs a seeded iteration budget (`default_iterations`), the time limit is only a
+  safety cap, so the same request (same seed) gives the same plan on any machine load.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import math
 import os
 import time
 from dataclasses import dataclass, field
@@ -31,13 +49,16 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import sqlite_utils
 
+from planner import db as sitedb
 from planner import toptw
 from planner.db import get_site, list_places, list_sites
+from planner.destination import Focus, resolve_destination
 from planner.errors import InputError
 from planner.hours import windows_on
 from planner.places import Place, resolve_place
 from planner.sitedata import THEMES
-from planner.travel import Matrix, provider_from_env
+from planner.sun import hhmm, sunset_minutes
+from planner.travel import Matrix, honest_legs, provider_from_env
 
 CHINA_TZ = ZoneInfo("Asia/Shanghai")
 PARTY = ("children", "seniors", "no-car")
@@ -52,13 +73,22 @@ class Pace:
     day_start: int  # minutes after midnight
     day_end: int
     max_leg_minutes: int  # longest drive between two sites (drives from and to the night's town are free)
+    long_visit_cap: int = 480  # a mountain day is shortened to this (a shorter walk, the cable car both ways)
 
 
 PACES = {
-    "relaxed": Pace(9 * 60, 17 * 60 + 30, 90),
-    "normal": Pace(8 * 60 + 30, 18 * 60, 150),
-    "packed": Pace(7 * 60 + 30, 19 * 60 + 30, 240),
+    "relaxed": Pace(9 * 60, 17 * 60 + 30, 90, 330),
+    "normal": Pace(8 * 60 + 30, 18 * 60, 120, 390),
+    "packed": Pace(7 * 60 + 30, 19 * 60 + 30, 180, 480),
 }
+LUNCH_MINUTES = 45
+LUNCH_FIRST_START, LUNCH_LAST_START = 11 * 60 + 30, 12 * 60 + 30  # a meal after a visit starts in this window
+LUNCH_INSIDE_AT = 12 * 60  # a long visit's lunch
+LONG_VISIT = 180  # visits at least this long take lunch inside
+ARRIVAL_BUFFER = 30  # minutes from a train or flight's arrival to leaving the station (luggage, taxi, car hire)
+NOW_BUFFER = 15  # "today" plans leave this long after now
+OUTDOOR_THEMES = {"mountain", "forest", "waterfall", "river-lake", "village"}
+STRENUOUS_MINUTES = 240  # a mountain site with a visit this long is a hike
 
 
 @dataclass
@@ -72,13 +102,14 @@ class TripRequest:
     pace: str = "normal"
     must: list[str] = field(default_factory=list)
     avoid: list[str] = field(default_factory=list)
-    time_limit: float | None = None  # None: default_time_limit(days)
+    time_limit: float | None = None  # a safety cap in seconds; None: default_safety_cap(days)
     chains: int | None = None  # independent search chains (processes); None: default_chains()
     destination: str | None = None  # where the plan should concentrate: a town, county, scenic area, site or theme
     seed: int = 0  # the same request with the same seed gives the same plan
     pin: dict[str, int] = field(default_factory=dict)  # site id -> day index from 0: visit that site that day
     arrive_at: dt.time | None = None  # when the traveller is at the origin on day 1 (e.g. a train's arrival)
     party: list[str] = field(default_factory=list)  # any of PARTY: shorter days, no strenuous sites
+    iterations: int | None = None  # optimiser iterations per chain; None: default_iterations(days)
 
 
 def default_time_limit(days: int) -> float:
@@ -87,14 +118,34 @@ def default_time_limit(days: int) -> float:
     return 0.3 + 0.05 * days if days <= 3 else min(1.4, 0.27 * days)
 
 
+# Iterations per second of one chain on the trip model (lunch nodes included, no OR-Tools polish), measured
+# on this 2-core machine under load from other jobs (load average 2.5): ~2000/s for 1 day, ~1100/s for
+# 2-3 days, ~950/s for 4-5 days, ~700/s for 6 days and more.
+def default_iterations(days: int) -> int:
+    """The seeded search budget per chain: about default_time_limit(days) seconds of search at the measured
+    rate, so latency stays where it was while the answer no longer depends on machine load."""
+    rate = 2000 if days <= 1 else 1100 if days <= 3 else 950 if days <= 5 else 700
+    return max(100, int(rate * default_time_limit(days)))
+
+
+def default_safety_cap(days: int) -> float:
+    """The time limit when the request sets none: only a cap for a very loaded machine (then the answer may
+    vary between runs; `solver.capped` says so)."""
+    return 4 * default_time_limit(days) + 1.0
+
+
 def default_chains() -> int:
     """One search chain per core, at most two: a second chain raised `hongtu bench plans`' mean score; the
     web gives busy servers one chain per plan."""
     return max(1, min(2, os.cpu_count() or 1))
 
 
+def now_in_china() -> dt.datetime:
+    return dt.datetime.now(CHINA_TZ)
+
+
 def today_in_china() -> dt.date:
-    return dt.datetime.now(CHINA_TZ).date()
+    return now_in_china().date()
 
 
 def parse_interests(text: str | None) -> dict[str, float]:
@@ -118,16 +169,20 @@ def parse_interests(text: str | None) -> dict[str, float]:
     return weights
 
 
-def check_request(db: sqlite_utils.Database, request: TripRequest) -> None:
+def check_request(db: sqlite_utils.Database, request: TripRequest, now: dt.datetime | None = None) -> None:
     if isinstance(request.days, bool) or not isinstance(request.days, int) or not 1 <= request.days <= MAX_DAYS:
         raise InputError("days", f"a trip lasts 1 to {MAX_DAYS} days", f"行程天数须为 1 到 {MAX_DAYS} 天")
-    if request.start_date is not None and request.start_date < today_in_china():
+    today = (now or now_in_china()).date()
+    if request.start_date is not None and request.start_date < today:
         raise InputError("start_date", f"{request.start_date} is in the past", f"{request.start_date} 已经过去了")
     if request.pace not in PACES:
         raise InputError("pace", "pace is relaxed, normal or packed",
                          "节奏须为 relaxed（轻松）、normal（适中）或 packed（紧凑）")
     if request.time_limit is None:
-        request.time_limit = default_time_limit(request.days if isinstance(request.days, int) else 1)
+        request.time_limit = default_safety_cap(request.days)
+    if request.iterations is not None and (isinstance(request.iterations, bool) or not isinstance(
+            request.iterations, int) or not 1 <= request.iterations <= 1_000_000):
+        raise InputError("iterations", "1 to 1000000 optimiser iterations", "优化迭代次数须为 1 到 1000000")
     if isinstance(request.time_limit, bool) or not 0 < request.time_limit <= 60:
         raise InputError("time_limit", "the time limit is more than 0 and at most 60 seconds",
                          "求解时限须大于 0 秒且不超过 60 秒")
@@ -175,12 +230,77 @@ def _check_new_fields(db: sqlite_utils.Database, request: TripRequest) -> None:
                          "同行人员可选 children（儿童）、seniors（老人）、no-car（无车）")
 
 
-def site_value(site: dict, request: TripRequest) -> float:
+def visit_length(site: dict, pace: Pace) -> int:
+    """The visit length planned: the site's own, a mountain day capped by the pace."""
+    return min(site["visit_minutes"], pace.long_visit_cap)
+
+
+def is_outdoor(site: dict) -> bool:
+    """Visits that need daylight: nature sites, open-air sites without a gate, mountains, villages (not hot
+    springs or caves, which are visited after dark too)."""
+    if set(site["themes"]) & {"hot-spring", "cave"}:
+        return False
+    always = all(site["hours"][d] == [["00:00", "24:00"]] for d in site["hours"])
+    return site["category"] == "eco" or always or bool(set(site["themes"]) & OUTDOOR_THEMES)
+
+
+def is_strenuous(site: dict) -> bool:
+    return "mountain" in site["themes"] and site["visit_minutes"] >= STRENUOUS_MINUTES
+
+
+def length_factor(minutes: int) -> float:
+    """Value grows with the square root of the visit's length (an hour: 1; 20 minutes: 0.58; a mountain day of
+    6.5 hours: 2.5), so a quick plaque does not outrank a major museum of the same importance just by being
+    quick, and a whole day on a great mountain can beat a day of driving between small sites."""
+    return min(3.0, max(0.5, math.sqrt(minutes / 60)))
+
+
+def focus_factor(site: dict, focus: Focus | None) -> float:
+    """x3 inside the destination; outside it, falling off by e per 25 km (a theme: x0.5 off-theme)."""
+    if focus is None:
+        return 1.0
+    if site["id"] in focus.site_ids:
+        return 3.0
+    if focus.lat is None:
+        return 0.5
+    return max(0.1, math.exp(-focus.distance_km(site["lat"], site["lon"]) / 25))
+
+
+def site_value(site: dict, request: TripRequest, focus: Focus | None = None, pace: Pace | None = None) -> float:
     weights = request.interests
     match = max(weights["red"], weights["eco"]) if site["category"] == "both" else weights[site["category"]]
     if request.themes and set(request.themes) & set(site["themes"]):
         match *= 1.5
-    return site["importance"] * match
+    value = site["importance"] * match * length_factor(visit_length(site, pace or PACES[request.pace]))
+    if ({"seniors", "children"} & set(request.party)) and is_strenuous(site):
+        value *= 0.4
+    return value * focus_factor(site, focus)
+
+
+def effective_pace(request: TripRequest) -> Pace:
+    """The pace, adjusted for the party: with seniors or children days end half an hour earlier, drives
+    between sites are at most three quarters as long and mountain days at most five hours."""
+    pace = PACES[request.pace]
+    if {"seniors", "children"} & set(request.party):
+        return Pace(pace.day_start, pace.day_end - 30, int(pace.max_leg_minutes * 0.75),
+                    min(pace.long_visit_cap, 300))
+    return pace
+
+
+def day_frames(request: TripRequest, pace: Pace, dates: list[dt.date], now: dt.datetime) -> list[tuple[int, int]]:
+    """(start, end) of each day in minutes after that day's midnight. The first day starts after the arrival
+    (arrive_at + ARRIVAL_BUFFER) and, for a trip starting today, after now + NOW_BUFFER; a first day that
+    would start after its end has no visits (start = end)."""
+    frames = [(pace.day_start, pace.day_end) for _ in dates]
+    first = pace.day_start
+    if request.arrive_at is not None:
+        first = max(first, request.arrive_at.hour * 60 + request.arrive_at.minute + ARRIVAL_BUFFER)
+    local_now = now.astimezone(CHINA_TZ) if now.tzinfo else now
+    if dates[0] == local_now.date():
+        minute = local_now.hour * 60 + local_now.minute
+        first = max(first, -(-(minute + NOW_BUFFER) // 5) * 5)  # round up to 5 minutes
+    frames[0] = (min(first, pace.day_end), pace.day_end)
+    return frames
 
 
 # ---------------------------------------------------------------- the model
@@ -190,11 +310,25 @@ def site_value(site: dict, request: TripRequest) -> float:
 NIGHT_SCORE = 10**9
 
 
+@dataclass(frozen=True)
+class SiteVisit:
+    """A site node: the visit, and whether it includes the day's lunch."""
+
+    site: dict
+    minutes: int  # the visit's planned length
+    lunch: str | None = None  # None; "after": the meal follows the visit; "inside": taken during the visit
+
+    @property
+    def service(self) -> int:
+        return self.minutes + (LUNCH_MINUTES if self.lunch else 0)
+
+
 @dataclass
 class Model:
-    """Nodes: 0 origin, 1 trip end, then one node per (night, town), then the sites."""
+    """Nodes: 0 origin, 1 trip end, then one node per (night, town), then site visits (each site twice: without
+    and with lunch)."""
 
-    nodes: list  # per node: a Place (origin, end), a (night, Place) pair, or a site dict
+    nodes: list  # per node: a Place (origin, end), a (night, Place) pair, or a SiteVisit
     matrix: Matrix
     night_nodes: dict[int, int]  # node -> night number
     sites: list[int]
@@ -203,69 +337,123 @@ class Model:
     windows: list[list[tuple[int, int]]]
     dates: list[dt.date]
     pace: Pace
+    frames: list[tuple[int, int]] = field(default_factory=list)
+    focus: Focus | None = None
+    night_bonus: dict[int, float] = field(default_factory=dict)
+    pairs: list[list[int]] = field(default_factory=list)  # [site node, its lunch node]
+    precision: list[int] = field(default_factory=list)  # per node, metres
 
 
 ORIGIN, TRIP_END = 0, 1
 
 
+def _place_precision(db: sqlite_utils.Database) -> dict[str, int]:
+    return {p["id"]: int(p.get("coord_precision_m") or 0) for p in list_places(db)}
+
+
 def build_model(db: sqlite_utils.Database, request: TripRequest, origin: Place, trip_end: Place,
-                provider, overnight: dict[int, Place] | None = None) -> Model:
-    start = request.start_date or today_in_china()
+                provider, overnight: dict[int, Place] | None = None, now: dt.datetime | None = None) -> Model:
+    now = now or now_in_china()
+    start = request.start_date or now.date()
     dates = [start + dt.timedelta(days=d) for d in range(request.days)]
-    pace = PACES[request.pace]
+    pace = effective_pace(request)
+    frames = day_frames(request, pace, dates, now)
+    focus = resolve_destination(db, request.destination) if request.destination else None
     towns = [Place(p["name_zh"], p["name_en"], p["lat"], p["lon"], p["kind"], p["id"])
              for p in list_places(db) if p["kind"] == "town"]
+    keep_anyway = set(request.must) | set(request.pin)
     sites = [s for s in list_sites(db) if s["id"] not in request.avoid]
-    sites = [s for s in sites if site_value(s, request) > 0 or s["id"] in request.must]
+    sites = [s for s in sites if s["id"] in keep_anyway or (
+        site_value(s, request, focus, pace) > 0
+        and (focus is None or focus.distance_km(s["lat"], s["lon"]) <= focus.leave_out_km(request.days)))]
     places = [origin, trip_end, *towns]
-    base = provider.matrix([(p.lat, p.lon) for p in places] + [(s["lat"], s["lon"]) for s in sites])
-    reach = _Reach(base.minutes, len(places), request.days, pace)
-    keep = [i for i, s in enumerate(sites) if s["id"] in request.must or reach.site(i, s["visit_minutes"])]
+    place_precision = _place_precision(db)
+    points = [(p.lat, p.lon) for p in places] + [(s["lat"], s["lon"]) for s in sites]
+    precision = [place_precision.get(p.id or "", 0) for p in places] + [s["coord_precision_m"] for s in sites]
+    areas = [None] * len(places) + [s.get("area") for s in sites]
+    ids = [p.id or f"{p.lat},{p.lon}" for p in places] + [s["id"] for s in sites]
+    base = honest_legs(provider.matrix(points), points, precision, areas, ids)
+    reach = _Reach(base.minutes, len(places), request.days, max(end - begin for begin, end in frames))
+    keep = [i for i, s in enumerate(sites) if s["id"] in keep_anyway or reach.site(i, visit_length(s, pace))]
     base_rows = list(range(len(places))) + [len(places) + i for i in keep]
     base = Matrix(base.minutes[np.ix_(base_rows, base_rows)], base.km[np.ix_(base_rows, base_rows)], base.source)
+    precision = [precision[r] for r in base_rows]
     sites = [sites[i] for i in keep]
 
     nodes: list = [origin, trip_end]
     point_of = [0, 1]  # node -> row of `base`
     night_nodes: dict[int, int] = {}
-    night_length = DAY - (pace.day_end - pace.day_start)
+    night_bonus: dict[int, float] = {}
     windows: list[list[tuple[int, int]]] = [[], []]
     service = [0, 0]
+    values = [0.0, 0.0]
+    site_values = [site_value(s, request, focus, pace) for s in sites]
+    best = max(site_values, default=1.0)
     for night in range(request.days - 1):
         fixed = (overnight or {}).get(night)
+        evening = night * DAY + frames[night][1]
+        morning = (night + 1) * DAY + frames[night + 1][0]
         for t, town in enumerate(towns):
             if (town.id != fixed.id) if fixed is not None else not reach.town(2 + t, night):
                 continue
             night_nodes[len(nodes)] = night
+            night_bonus[len(nodes)] = _town_bonus(town, focus, best)
             nodes.append((night, town))
             point_of.append(2 + t)
-            evening = night * DAY + pace.day_end
             windows.append([(evening, evening)])
-            service.append(night_length)
+            service.append(morning - evening)
+            values.append(0.0)
     first_site = len(nodes)
+    pairs: list[list[int]] = []
+    lunch_value = 1.2 * best
     for i, site in enumerate(sites):
-        nodes.append(site)
-        point_of.append(len(places) + i)
-        windows.append(_site_windows(site, dates, pace))
-        service.append(site["visit_minutes"])
+        minutes = visit_length(site, pace)
+        pinned = request.pin.get(site["id"])
+        pair = []
+        for lunch in (None, "inside" if minutes >= LONG_VISIT else "after"):
+            visit = SiteVisit(site, minutes, lunch)
+            found = _site_windows(visit, dates, frames)
+            if pinned is not None:
+                found = [(a, b) for a, b in found if a // DAY == pinned]
+            pair.append(len(nodes))
+            nodes.append(visit)
+            point_of.append(len(places) + i)
+            windows.append(found)
+            service.append(visit.service)
+            values.append(site_values[i] + (lunch_value if lunch else 0.0))
+        pairs.append(pair)
 
     index = np.array(point_of)
     minutes = base.minutes[np.ix_(index, index)]
     km = base.km[np.ix_(index, index)]
     legs = minutes[first_site:, first_site:]
     minutes[first_site:, first_site:] = np.where(legs > pace.max_leg_minutes, INF, legs)
-    values = [0.0] * first_site + [site_value(s, request) for s in sites]
     return Model(nodes, Matrix(minutes, km, base.source), night_nodes, list(range(first_site, len(nodes))),
-                 values, service, windows, dates, pace)
+                 values, service, windows, dates, pace, frames, focus, night_bonus, pairs,
+                 [precision[r] for r in point_of])
+
+
+def _town_bonus(town: Place, focus: Focus | None, best_value: float) -> float:
+    """Half the best site's value for a town at the destination's centre, nothing beyond its radius + 30 km."""
+    if focus is None or focus.lat is None:
+        return 0.0
+    km = haversine_km(town.lat, town.lon, focus.lat, focus.lon)
+    return 0.5 * best_value * max(0.0, 1 - km / (focus.radius_km + 30))
+
+
+def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    from planner.geo import haversine_m
+
+    return haversine_m(lat1, lon1, lat2, lon2) / 1000
 
 
 class _Reach:
     """Cheap necessary conditions that leave out sites and overnight towns no itinerary could use, so that the
     optimiser's time goes to the ones it can."""
 
-    def __init__(self, minutes: np.ndarray, first_site: int, days: int, pace: Pace):
+    def __init__(self, minutes: np.ndarray, first_site: int, days: int, day_length: int):
         self.minutes, self.first_site, self.days = minutes, first_site, days
-        self.day_length = pace.day_end - pace.day_start
+        self.day_length = day_length
 
     def site(self, i: int, visit_minutes: int) -> bool:
         node = self.first_site + i
@@ -279,12 +467,24 @@ class _Reach:
         return there <= (night + 1) * self.day_length and onward <= (self.days - 1 - night) * self.day_length
 
 
-def _site_windows(site: dict, dates: list[dt.date], pace: Pace) -> list[tuple[int, int]]:
-    out = []
+def _site_windows(visit: SiteVisit, dates: list[dt.date], frames: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Allowed visit starts, day by day: inside opening hours and the day, an outdoor visit ending by sunset,
+    and for a lunch node the meal at lunchtime."""
+    site, out = visit.site, []
+    outdoor = is_outdoor(site)
     for d, date in enumerate(dates):
+        day_start, day_end = frames[d]
+        dusk = sunset_minutes(date, site["lat"], site["lon"]) if outdoor else DAY
         for open_at, close_at in windows_on(date, site["hours"], site["seasons"]):
-            first = max(open_at, pace.day_start)
-            last = min(close_at, pace.day_end) - site["visit_minutes"]
+            first = max(open_at, day_start)
+            inside = visit.service if visit.lunch == "inside" else visit.minutes
+            last = min(close_at, day_end, dusk) - inside
+            if visit.lunch == "after":
+                first = max(first, LUNCH_FIRST_START - visit.minutes)
+                last = min(last, LUNCH_LAST_START - visit.minutes)
+            elif visit.lunch == "inside":  # some of the visit before lunch and some after it
+                first = max(first, LUNCH_INSIDE_AT + LUNCH_MINUTES + 30 - visit.service)
+                last = min(last, LUNCH_INSIDE_AT - 30)
             if first <= last:
                 out.append((d * DAY + first, d * DAY + last))
     return out
@@ -293,38 +493,49 @@ def _site_windows(site: dict, dates: list[dt.date], pace: Pace) -> list[tuple[in
 def build_problem(model: Model, must: set[int]) -> toptw.Problem:
     score = [round(v * 10) for v in model.values]
     for node in model.night_nodes:
-        score[node] = NIGHT_SCORE
+        score[node] = NIGHT_SCORE + round(model.night_bonus.get(node, 0.0) * 10)
     last_day = len(model.dates) - 1
-    route = toptw.Route(ORIGIN, TRIP_END, model.pace.day_start, last_day * DAY + model.pace.day_end)
+    route = toptw.Route(ORIGIN, TRIP_END, model.frames[0][0], last_day * DAY + model.frames[-1][1])
     towns_by_night: dict[int, list[int]] = {}
     for node, night in model.night_nodes.items():
         towns_by_night.setdefault(night, []).append(node)
     return toptw.Problem(travel=model.matrix.minutes.tolist(), service=model.service, score=score,
                          windows=model.windows, routes=[route], mandatory=frozenset(must | set(model.night_nodes)),
-                         exclusive=list(towns_by_night.values()))
+                         exclusive=list(towns_by_night.values()) + model.pairs)
 
 
 def solve_trip(db: sqlite_utils.Database, request: TripRequest, provider=None,
-               overnight: dict[int, str] | None = None) -> dict:
+               overnight: dict[int, str] | None = None, now: dt.datetime | None = None) -> dict:
     """Plan the trip and return the itinerary (the `hongtu plan --json` object).
 
-    `overnight` optionally fixes the town for some nights: {night number from 0: place name}.
+    `overnight` optionally fixes the town for some nights: {night number from 0: place name}. `now` is the
+    clock (China time; tests set it): a trip starting today starts after it.
     """
     started = time.perf_counter()
-    check_request(db, request)
+    now = now or now_in_china()
+    check_request(db, request, now)
     origin = resolve_place(db, request.origin, "origin")
     trip_end = resolve_place(db, request.end, "end") if request.end else origin
     fixed = {n: resolve_place(db, name, "overnight") for n, name in (overnight or {}).items()}
-    model = build_model(db, request, origin, trip_end, provider or provider_from_env(os.environ), fixed)
-    must = {n for n in model.sites if model.nodes[n]["id"] in request.must}
+    model = build_model(db, request, origin, trip_end, provider or provider_from_env(os.environ), fixed, now)
+    wanted = set(request.must) | set(request.pin)
+    must = {n for n in model.sites if model.nodes[n].site["id"] in wanted}
     problem = build_problem(model, must)
     remaining = max(0.05, request.time_limit - (time.perf_counter() - started))
-    solution = toptw.solve(problem, remaining, workers=request.chains or default_chains())
-    return _itinerary(model, problem, solution.routes[0], solution.status, request, must,
-                      time.perf_counter() - started)
+    # No OR-Tools polish on trips: its 200 solutions took ~0.5 s of a 3-day plan for no measured gain.
+    params = toptw.Params(max_iterations=request.iterations or default_iterations(request.days), polish=False)
+    solution = toptw.solve(problem, remaining, seed=request.seed, params=params,
+                           workers=request.chains or default_chains())
+    itinerary = _itinerary(db, model, problem, solution.routes[0], solution.status, request, must,
+                           time.perf_counter() - started)
+    itinerary["solver"] |= {"iterations": solution.iterations, "capped": bool(solution.stats.get("capped"))}
+    return itinerary
 
 
 # ---------------------------------------------------------------- reading the solution
+
+APPROXIMATE_M = 1000  # worse than this, UIs say "approximate location" and navigate by name
+
 
 def _stamp(date0: dt.date, minute: int) -> str:
     moment = dt.datetime.combine(date0, dt.time()) + dt.timedelta(minutes=int(minute))
@@ -349,7 +560,7 @@ def _with_all_nights(model: Model, problem: toptw.Problem, route: list[int]) -> 
     return fallback if toptw.schedule(problem, 0, fallback) is not None else []
 
 
-def _days(model: Model, problem: toptw.Problem, route: list[int]) -> list[dict]:
+def _days(model: Model, problem: toptw.Problem, route: list[int], areas: dict[str, dict]) -> list[dict]:
     visits = toptw.schedule(problem, 0, route)
     if visits is None:  # the optimiser's answer is re-checked, never trusted
         raise RuntimeError("the optimiser returned an infeasible route")
@@ -359,39 +570,55 @@ def _days(model: Model, problem: toptw.Problem, route: list[int]) -> list[dict]:
         if visit.node in model.night_nodes or visit.node == TRIP_END:
             days.append(current)
             current = [visit]
-    return [_day(model, d, day_visits) for d, day_visits in enumerate(days)]
+    return [_day(model, d, day_visits, areas) for d, day_visits in enumerate(days)]
 
 
-def _day(model: Model, day: int, visits: list[toptw.Visit]) -> dict:
+def _day(model: Model, day: int, visits: list[toptw.Visit], areas: dict[str, dict]) -> dict:
     minutes, km = model.matrix.minutes, model.matrix.km
     path = [v.node for v in visits]
     date0 = model.dates[0]
-    morning = day * DAY + model.pace.day_start
+    morning = day * DAY + model.frames[day][0]
     first_leg = int(minutes[path[0], path[1]])
     # Leave just in time for the first visit rather than at dawn; a night's "depart" is the next morning.
     leave = max(morning, visits[1].start - first_leg) if len(visits) > 2 else morning
-    stops = []
+    stops, lunch = [], None
     for i, visit in enumerate(visits[1:-1], 1):
-        site = model.nodes[visit.node]
+        node: SiteVisit = model.nodes[visit.node]
+        site = node.site
         arrive = leave + first_leg if i == 1 else visit.arrive
+        depart = visit.start + (node.service if node.lunch == "inside" else node.minutes)
+        if node.lunch:
+            meal = visit.start - visit.start % DAY + LUNCH_INSIDE_AT if node.lunch == "inside" else depart
+            lunch = {"start": _stamp(date0, meal), "end": _stamp(date0, meal + LUNCH_MINUTES),
+                     "near_zh": site["name_zh"], "near_en": site["name_en"], "inside": node.lunch == "inside"}
+        area = areas.get(site.get("area") or "")
         stops.append({
             "site_id": site["id"], "name_zh": site["name_zh"], "name_en": site["name_en"],
             "lat": site["lat"], "lon": site["lon"], "arrive": _stamp(date0, arrive),
-            "visit_start": _stamp(date0, visit.start), "depart": _stamp(date0, visit.depart),
+            "visit_start": _stamp(date0, visit.start), "depart": _stamp(date0, depart),
             "travel_minutes": int(minutes[path[i - 1], path[i]]),
-            "distance_km": round(float(km[path[i - 1], path[i]]), 1),
-            "visit_minutes": site["visit_minutes"], "category": site["category"],
+            "distance_km": max(0.1, round(float(km[path[i - 1], path[i]]), 1)),
+            "visit_minutes": depart - visit.start, "category": site["category"],
             "summary_zh": site["summary_zh"], "summary_en": site["summary_en"],
             "ticket_cny": site["ticket_cny"], "importance": site["importance"],
+            "precision_m": int(site["coord_precision_m"]),
+            "approximate": int(site["coord_precision_m"]) > APPROXIMATE_M,
+            "outdoor": is_outdoor(site),
+            "area": {"id": area["id"], "name_zh": area["name_zh"], "name_en": area["name_en"]} if area else None,
+            "ticket_in_area": bool(area),
         })
     last_leg = int(minutes[path[-2], path[-1]])
     arrive_end = (visits[-2].depart if len(visits) > 2 else leave) + last_leg
+    end_place = _place_of(model, path[-1])
     return {
         "date": model.dates[day].isoformat(),
         "start": _endpoint(_place_of(model, path[0]), date0, leave),
         "stops": stops,
-        "end": _endpoint(_place_of(model, path[-1]), date0, arrive_end)
+        "end": _endpoint(end_place, date0, arrive_end)
         | {"travel_minutes": last_leg, "distance_km": round(float(km[path[-2], path[-1]]), 1)},
+        "lunch": lunch,
+        "sunset": hhmm(sunset_minutes(model.dates[day], end_place.lat, end_place.lon)),
+        "day_start": _stamp(date0, morning),
     }
 
 
@@ -403,7 +630,7 @@ def _endpoint(place: Place, date0: dt.date, minute: int) -> dict:
 def _unreached(model: Model, problem: toptw.Problem, missing: list[int]) -> list[dict]:
     out = []
     for node in missing:
-        site = model.nodes[node]
+        site = model.nodes[node].site
         if not model.windows[node]:
             en, zh = "closed (or open too briefly) on every day of the trip", "行程期间每天都不开放（或开放时间太短）"
         elif toptw.schedule(problem, 0, [node]) is None and len(model.dates) == 1:
@@ -415,16 +642,50 @@ def _unreached(model: Model, problem: toptw.Problem, missing: list[int]) -> list
     return out
 
 
-def _itinerary(model: Model, problem: toptw.Problem, route: list[int], status: str, request: TripRequest,
-               must: set[int], seconds: float) -> dict:
+def _areas(db: sqlite_utils.Database) -> dict[str, dict]:
+    """Ticketed scenic areas by id ({} on a database without them)."""
+    if "areas" not in db.table_names() or not hasattr(sitedb, "list_areas"):
+        return {}
+    return {a["id"]: a for a in sitedb.list_areas(db)}
+
+
+def tickets(days: list[dict], areas: dict[str, dict]) -> dict:
+    """Entry tickets of the trip: each scenic area's ticket once, each other site's own; unknown prices are
+    listed apart and left out of the total."""
+    lines, unknown, seen = [], [], set()
+    for stop in (s for d in days for s in d["stops"]):
+        area = stop["area"]
+        key = ("area", area["id"]) if area else ("site", stop["site_id"])
+        if key in seen:
+            continue
+        seen.add(key)
+        item = area if area else {"id": stop["site_id"], "name_zh": stop["name_zh"], "name_en": stop["name_en"]}
+        price = areas[area["id"]].get("ticket_cny") if area else stop["ticket_cny"]
+        label = {"id": item["id"], "name_zh": item["name_zh"], "name_en": item["name_en"]}
+        if price is None:
+            unknown.append(label)
+        elif price > 0:
+            lines.append({"kind": key[0], **label, "cny": price})
+    return {"total_cny": round(sum(line["cny"] for line in lines), 1), "lines": lines, "unknown": unknown}
+
+
+def _itinerary(db: sqlite_utils.Database, model: Model, problem: toptw.Problem, route: list[int], status: str,
+               request: TripRequest, must: set[int], seconds: float) -> dict:
     route = _with_all_nights(model, problem, route)
-    visited = set(route)
+    areas = _areas(db)
+    visited_sites = {model.nodes[n].site["id"] for n in route if isinstance(model.nodes[n], SiteVisit)}
+    missing = sorted({n for n in must if model.nodes[n].site["id"] not in visited_sites and
+                      model.nodes[n].lunch is None})
+    days = _days(model, problem, route, areas)
     return {
-        "days": _days(model, problem, route),
+        "days": days,
         "score": round(sum(model.values[n] for n in route), 1),
-        "unreached_must": _unreached(model, problem, sorted(must - visited)),
+        "unreached_must": _unreached(model, problem, missing),
         "solver": {"status": status, "seconds": round(seconds, 3)},
         "travel_source": model.matrix.source,
+        "destination": model.focus.label() if model.focus else None,
+        "tickets": tickets(days, areas),
+        "seed": request.seed,
         "request": {
             "origin": request.origin if isinstance(request.origin, str) else list(request.origin),
             "days": request.days, "start_date": model.dates[0].isoformat(),
@@ -434,5 +695,4 @@ def _itinerary(model: Model, problem: toptw.Problem, route: list[int], status: s
             "pin": request.pin, "party": list(request.party),
             "arrive_at": request.arrive_at.strftime("%H:%M") if request.arrive_at else None,
         },
-        "seed": request.seed,
     }
