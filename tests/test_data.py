@@ -1,8 +1,13 @@
 """The shipped data: sites.db is exactly what data/ builds, and it meets the content bar."""
 
+import csv
+import re
 import shutil
 
+import pytest
+
 from planner import db as sitedb
+from planner.geo import to_wgs84
 from planner.validate import validate_database
 
 
@@ -36,3 +41,29 @@ def test_every_estimated_point_says_so(tmp_path):
         if site["coord_source"].lower().startswith("estimate"):
             assert "coords" in site["unverified"], site["id"]
             assert site["coord_precision_m"] >= 500, site["id"]
+
+
+def _shipped(tmp_path):
+    copy = tmp_path / "sites.db"
+    shutil.copy(sitedb.DEFAULT_DB, copy)
+    return sitedb.connect(copy)
+
+
+def test_township_points_are_the_rows_they_cite(tmp_path):
+    """A site placed at a township says which row of data/townships.csv it uses, and sits exactly there."""
+    with open(sitedb.DATA_DIR / "townships.csv", encoding="utf-8") as f:
+        rows = {r["code"]: r for r in csv.DictReader(f)}
+    placed = 0
+    for site in sitedb.list_sites(_shipped(tmp_path), include_hidden=True):
+        cited = re.search(r"row (\d{12}) in data/townships\.csv", site["coord_source"])
+        if not cited:
+            continue
+        row = rows[cited.group(1)]
+        assert row["county_adcode"] == str(site["county_adcode"]), site["id"]
+        lat, lon = to_wgs84(float(row["lat"]), float(row["lon"]), row["system"])
+        assert (site["lat"], site["lon"]) == (pytest.approx(lat, abs=1e-5), pytest.approx(lon, abs=1e-5)), site["id"]
+        assert 1000 <= site["coord_precision_m"] <= 5000 and "coords" in site["unverified"], site["id"]
+        placed += 1
+    assert placed >= 50
+    # Where GeoNames knows the same place, the two independent sources agree.
+    assert all(float(r["geonames_km"]) < 2 for r in rows.values() if r["geonames_km"])
