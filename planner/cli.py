@@ -297,11 +297,19 @@ def _ids(text: str | None) -> list[str]:
 @click.option("--pace", type=click.Choice(list(PACES)), default="normal", show_default=True)
 @click.option("--must", default=None, help="site ids to include, comma-separated")
 @click.option("--avoid", default=None, help="site ids to leave out, comma-separated")
-@click.option("--time-limit", type=float, default=None, help="seconds for the optimiser (default: by trip length)")
+@click.option("--time-limit", type=float, default=None,
+              help="safety cap in seconds (default: by trip length; the search itself is a seeded budget)")
+@click.option("--destination", default=None, help="where to concentrate: scenic area, county, town, site or theme")
+@click.option("--seed", type=int, default=0, show_default=True, help="the same seed gives the same plan")
+@click.option("--pin", default=None, help="site:day pairs (day from 1), e.g. jinggangshan-huangyangjie:2")
+@click.option("--arrive-at", default=None, help="HH:MM you reach the start on day 1 (a train or flight)")
+@click.option("--party", default=None, help="children, seniors, no-car (comma-separated)")
+@click.option("--iterations", type=int, default=None, help="optimiser iterations per chain (default: by days)")
 @click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="print the itinerary as JSON")
 @db_option
-def plan(origin, days, start_date, end, interests, themes, pace, must, avoid, time_limit, lang, as_json, db_path):
+def plan(origin, days, start_date, end, interests, themes, pace, must, avoid, time_limit, destination, seed, pin,
+         arrive_at, party, iterations, lang, as_json, db_path):
     """Plan a multi-day trip."""
     db = open_db(db_path)
     try:
@@ -312,11 +320,33 @@ def plan(origin, days, start_date, end, interests, themes, pace, must, avoid, ti
     try:
         request = TripRequest(origin=origin, days=days, start_date=date, end=end,
                               interests=parse_interests(interests), themes=_ids(themes), pace=pace,
-                              must=_ids(must), avoid=_ids(avoid), time_limit=time_limit)
+                              must=_ids(must), avoid=_ids(avoid), time_limit=time_limit, destination=destination,
+                              seed=seed, pin=_pins(pin), arrive_at=_clock(arrive_at), party=_ids(party),
+                              iterations=iterations)
         itinerary = solve_trip(db, request)
     except InputError as e:
         raise fail(e) from None
     click.echo(json.dumps(itinerary, ensure_ascii=False, indent=1) if as_json else itinerary_text(itinerary, lang))
+
+
+def _pins(text: str | None) -> dict[str, int]:
+    pins = {}
+    for part in _ids(text):
+        site, _, day = part.rpartition(":")
+        if not site or not day.isdigit() or int(day) < 1:
+            raise InputError("pin", f"{part!r}: write site-id:day, days from 1",
+                             f"{part!r}：格式为 景点编号:第几天（从 1 起）")
+        pins[site] = int(day) - 1
+    return pins
+
+
+def _clock(text: str | None) -> dt.time | None:
+    if not text:
+        return None
+    try:
+        return dt.time.fromisoformat(text)
+    except ValueError:
+        raise InputError("arrive_at", f"{text!r} is not a time HH:MM", f"{text!r} 不是 HH:MM 时间") from None
 
 
 # ---------------------------------------------------------------- hongtu bench
