@@ -45,11 +45,12 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBUserWarning
 
-from bot import render, send
+from bot import answers, render, send
 from bot import understand as nlu
 from bot.planning import PlanError, Planner, RateLimiter
 from bot.texts import t
 from planner import db as sitedb
+from planner import gateways
 from planner.errors import InputError
 from planner.geo import haversine_m
 from planner.hours import parse_hours
@@ -61,7 +62,7 @@ from planner.trip import MAX_DAYS, today_in_china
 log = logging.getLogger("hongtu.bot")
 
 # /plan, the guided conversation
-PLAN_ORIGIN, PLAN_DATE, PLAN_DAYS, PLAN_INTERESTS, PLAN_PACE = range(5)
+PLAN_ORIGIN, PLAN_DATE, PLAN_DAYS, PLAN_INTERESTS, PLAN_PACE, PLAN_DEST = range(6)
 # /addsite, the curators' guided flow
 (ADD_NAME_ZH, ADD_NAME_EN, ADD_LOCATION, ADD_CATEGORY, ADD_THEMES, ADD_VISIT, ADD_HOURS, ADD_SUMMARY_ZH,
  ADD_SUMMARY_EN, ADD_SOURCE, ADD_CONFIRM) = range(10, 21)
@@ -70,6 +71,9 @@ END = ConversationHandler.END
 # Where trips usually start: offered as buttons when the origin is missing.
 HUBS = ["changsha-south-station", "pingxiang-north-station", "jinggangshan-station", "jian-west-station",
         "zhuzhou-west-station", "chenzhou-west-station", "yichun-station", "liling-east-station"]
+# Where trips usually go: offered as buttons by /plan (the counties and mountains guides build trips around).
+DESTINATIONS = ["county-360881", "luxi-wugongshan", "county-360302", "county-430225", "county-430181",
+                "yuanzhou-mingyueshan", "county-430224", "county-360830"]
 FIXABLE = [f for f in FIELDS if f not in ("id", "importance", "importance_basis")]
 HOURS_PRESETS = ["daily 08:00-17:30", "daily 08:30-17:00", "tue-sun 09:00-17:00", "always"]
 MAX_PLANS_KEPT = 5
@@ -302,6 +306,10 @@ async def free_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         understood.intent = "trip"
     if (awaiting == "origin" and understood.origin is None and understood.intent != "site"
             and not (understood.days or understood.must or understood.start_date)):
+        if understood.arrival_options or understood.unlisted:  # a far city or a hotel: ask where exactly
+            data["draft"] = nlu.merge(draft, understood)
+            await continue_request(update, context, lang)
+            return
         place, ids = place_from_text(context, text)
         if place:
             data["draft"] = {**draft, "origin": place}
@@ -311,12 +319,17 @@ async def free_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             await reply(update, context, t(lang, "ask_origin_again", name=render.esc(text[:40])),
                         keyboard(origin_buttons(update, context, lang, "a:o:", ids)))
             return
+    if understood.intent == "question":
+        await reply(update, context, answers.answer(svc.db, understood, lang, china_now()))
+        return
     if understood.intent == "site":
         await send_site(update, context, understood.site, lang)
         return
     if understood.intent != "trip":
         await help_command(update, context)
         return
+    if understood.topics:  # a trip request that also asks something: answer it, then plan
+        await reply(update, context, answers.answer(svc.db, understood, lang, china_now()))
     if awaiting and draft and not (understood.origin and understood.days):
         data["draft"] = nlu.merge(draft, understood)
     else:
@@ -330,8 +343,15 @@ async def continue_request(update: Update, context: ContextTypes.DEFAULT_TYPE, l
     draft = data.get("draft") or {}
     if not draft.get("origin"):
         data["awaiting"] = "origin"
-        await reply(update, context, t(lang, "ask_origin"),
-                    keyboard(origin_buttons(update, context, lang, "a:o:")))
+        city = gateways.BY_ID.get(draft.get("arriving_from") or "")
+        if draft.get("arrival_options") and city:
+            question, ids = t(lang, "ask_arrival", city=render.esc(city.name(lang))), draft["arrival_options"]
+        elif draft.get("unlisted"):
+            question = t(lang, "ask_unlisted", name=render.esc(draft["unlisted"][:40]))
+            ids = draft.get("unlisted_near") or None
+        else:
+            question, ids = t(lang, "ask_origin"), None
+        await reply(update, context, question, keyboard(origin_buttons(update, context, lang, "a:o:", ids)))
         return
     if not draft.get("days"):
         data["awaiting"] = "days"
@@ -345,12 +365,59 @@ async def continue_request(update: Update, context: ContextTypes.DEFAULT_TYPE, l
 
 
 def request_from(draft: dict) -> dict:
+    """The planner's request from a draft; `arriving_from`, `origin_chosen` and `period_name` only explain it."""
     return {
         "origin": draft["origin"], "end": draft.get("end"), "days": int(draft["days"]),
         "start_date": draft.get("start_date") or tomorrow().isoformat(),
         "interests": draft.get("interests") or {"red": 1.0, "eco": 1.0}, "themes": draft.get("themes") or [],
         "pace": draft.get("pace") or "normal", "must": draft.get("must") or [], "avoid": draft.get("avoid") or [],
+        "destination": draft.get("destination"), "party": draft.get("party") or [],
+        "arrive_at": draft.get("arrive_at"), "pin": draft.get("pin") or {},
+        "arriving_from": draft.get("arriving_from"), "origin_chosen": bool(draft.get("origin_chosen")),
+        "period_name": draft.get("period_name"),
     }
+
+
+def request_notes(svc: Services, request: dict, lang: str) -> list[str]:
+    """What the reply says about a request beyond the summary: the destination, an arrival hub we chose, the
+    arrival time, a month or season read as a date, the party, and that plans are for driving."""
+    notes = []
+    if request.get("destination"):
+        notes.append(t(lang, "note_destination", name=render.esc(svc.name_of(request["destination"], lang))))
+    city = gateways.BY_ID.get(request.get("arriving_from") or "")
+    origin = request.get("origin")
+    if city and request.get("origin_chosen") and isinstance(origin, str) and origin in gateways.hubs(city):
+        hub = gateways.describe(city, origin, svc.name_of(origin, lang), lang)
+        notes.append(t(lang, "note_origin_chosen", city=render.esc(city.name(lang)), hub=render.esc(hub)))
+    if request.get("arrive_at"):
+        notes.append(t(lang, "note_arrive", time=render.esc(request["arrive_at"])))
+    if request.get("period_name") and request.get("start_date"):
+        notes.append(t(lang, "note_period", name=render.esc(request["period_name"]),
+                       date=render.date_label(request["start_date"], lang)))
+    who = [t(lang, f"party_{p}") for p in request.get("party") or [] if p in ("children", "seniors")]
+    if who:
+        notes.append(t(lang, "note_party", who=("、" if lang == "zh" else " and ").join(who)))
+    if "no-car" in (request.get("party") or []):
+        notes.append(t(lang, "note_driving", hints=station_hint(svc, request, lang)))
+    return notes
+
+
+def station_hint(svc: Services, request: dict, lang: str) -> str:
+    """The stations nearest the destination (or the origin), with their rail lines where a source names them."""
+    for item_id in (request.get("destination"), request.get("origin")):
+        entity = svc.fresh_index().entities.get(item_id) if isinstance(item_id, str) else None
+        if entity is None:
+            continue
+        hubs = answers._near_hubs(svc.db, {"lat": entity.lat, "lon": entity.lon}, ("station",), 2)
+        lines = answers.hub_lines()
+        names = []
+        for _km, hub in hubs:
+            line = "、".join(sorted(z for z, _ in lines.get(hub["id"], ()))) if lang == "zh" else \
+                ", ".join(sorted(e for _, e in lines.get(hub["id"], ())))
+            name = hub["name_zh"] if lang == "zh" else hub["name_en"]
+            names.append(f"{name}（{line}）" if line and lang == "zh" else f"{name} ({line})" if line else name)
+        return t(lang, "note_stations", stations=render.esc(("、" if lang == "zh" else "; ").join(names)))
+    return ""
 
 
 async def answer_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -367,7 +434,9 @@ async def answer_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
         if not origin:
             await reply(update, context, t(lang, "plan_gone"))
             return
-        draft["origin"] = origin
+        draft["origin"], draft["origin_chosen"] = origin, False
+        for key in ("arrival_options", "unlisted", "unlisted_near"):
+            draft.pop(key, None)
     elif kind == "n":
         draft["days"] = int(value)
     context.user_data["draft"] = draft
@@ -384,7 +453,10 @@ async def run_plan(update: Update, context: ContextTypes.DEFAULT_TYPE, request: 
     if wait:
         await reply(update, context, t(lang, "rate_limited", seconds=wait))
         return
-    status = await reply(update, context, t(lang, "planning", summary=render.summary(request, lang, svc.name_of)))
+    notes = request_notes(svc, request, lang)
+    status = await reply(update, context, "\n".join([t(lang, "planning", summary=render.summary(request, lang,
+                                                                                                svc.name_of)),
+                                                      *notes]))
     context.application.create_task(deliver_plan(update, context, request, lang, status), update=update)
 
 
@@ -416,7 +488,7 @@ async def deliver_plan(update: Update, context: ContextTypes.DEFAULT_TYPE, reque
     url = render.web_link(svc.web_url, request)
     footer = [f"<a href=\"{html.escape(url)}\">{t(lang, 'btn_web')}</a>"]
     messages = render.day_messages(itinerary, lang, footer=footer)
-    await say(t(lang, "planned", summary=summary))
+    await say("\n".join([t(lang, "planned", summary=summary), *request_notes(svc, request, lang)]))
     for n, text in enumerate(messages, 1):
         markup = result_keyboard(number, lang, url) if n == len(messages) else None
         await send.send_message(context.bot, chat_id, text, reply_markup=markup)
@@ -521,7 +593,7 @@ async def ask_date(update: Update, context: ContextTypes.DEFAULT_TYPE, lang: str
     rows = [[button(f"{t(lang, key)} · {render.date_label(date, lang)}", f"p:d:{date.isoformat()}")]
             for key, date in options if date > today or key == "date_tomorrow"]
     rows.append([button(t(lang, "cancel"), "p:cancel")])
-    summary = render.summary(context.user_data["guided"], lang, services(context).name_of)
+    summary = guided_summary(context, lang)
     await show(update, context, f"{summary}\n{t(lang, 'ask_date')}", keyboard(rows))
     return PLAN_DATE
 
@@ -536,7 +608,7 @@ async def plan_origin_button(update: Update, context: ContextTypes.DEFAULT_TYPE)
     if not origin:
         return PLAN_ORIGIN
     context.user_data.setdefault("guided", {})["origin"] = origin
-    return await ask_date(update, context, lang)
+    return await ask_destination(update, context, lang)
 
 
 def full_request(context: ContextTypes.DEFAULT_TYPE, text: str) -> bool:
@@ -558,7 +630,7 @@ async def plan_origin_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     place, ids = place_from_text(context, update.message.text)
     if place:
         context.user_data.setdefault("guided", {})["origin"] = place
-        return await ask_date(update, context, lang)
+        return await ask_destination(update, context, lang)
     rows = origin_buttons(update, context, lang, "p:o:", ids or HUBS) + [[button(t(lang, "cancel"), "p:cancel")]]
     await reply(update, context, t(lang, "ask_origin_again", name=render.esc(update.message.text[:40])),
                 keyboard(rows))
@@ -575,11 +647,67 @@ async def plan_origin_location(update: Update, context: ContextTypes.DEFAULT_TYP
         await reply(update, context, t(lang, "input_error", error=render.esc(e.message(lang))))
         return PLAN_ORIGIN
     context.user_data.setdefault("guided", {})["origin"] = [loc.latitude, loc.longitude]
+    return await ask_destination(update, context, lang)
+
+
+def guided_summary(context: ContextTypes.DEFAULT_TYPE, lang: str) -> str:
+    svc, guided = services(context), context.user_data.get("guided") or {}
+    summary = render.summary(guided, lang, svc.name_of)
+    if guided.get("destination"):
+        summary += "\n" + t(lang, "note_destination", name=render.esc(svc.name_of(guided["destination"], lang)))
+    return summary
+
+
+async def ask_destination(update: Update, context: ContextTypes.DEFAULT_TYPE, lang: str,
+                          text: str | None = None) -> int:
+    svc = services(context)
+    index = svc.fresh_index()
+    ids = [i for i in DESTINATIONS if i in index.entities]
+    buttons = [button(index.entities[i].name(lang)[:30], f"p:g:{choice(context, i)}") for i in ids]
+    rows = [buttons[i:i + 2] for i in range(0, len(buttons), 2)]
+    rows += [[button(t(lang, "dest_any"), "p:g:any")], [button(t(lang, "cancel"), "p:cancel")]]
+    summary = guided_summary(context, lang)
+    await show(update, context, f"{summary}\n{text or t(lang, 'ask_destination')}", keyboard(rows))
+    return PLAN_DEST
+
+
+async def plan_destination_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    await send.answer(update.callback_query)
+    value = update.callback_query.data.split(":", 2)[2]
+    destination = None if value == "any" else chosen(context, value)
+    guided = context.user_data.setdefault("guided", {})
+    guided.pop("destination", None)
+    if destination:
+        guided["destination"] = destination
+    return await ask_date(update, context, lang_of(update, context))
+
+
+def destination_from_text(context: ContextTypes.DEFAULT_TYPE, text: str) -> str | None:
+    """A town, county or site id for a typed destination ("井冈山", "Wugong Mountain"), or None."""
+    understood = nlu.understand(text, services(context).fresh_index(), today_in_china())
+    if understood.destination:
+        return understood.destination
+    for mention in understood.mentions:
+        focus = nlu._focus(mention)
+        if focus:
+            return focus.id
+    return None
+
+
+async def plan_destination_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    lang = follow_language(update, context, update.message.text)
+    if full_request(context, update.message.text):
+        return await leave_for_free_text(update, context)
+    destination = destination_from_text(context, update.message.text)
+    if destination is None:
+        return await ask_destination(update, context, lang,
+                                     t(lang, "dest_bad", name=render.esc(update.message.text[:40])))
+    context.user_data.setdefault("guided", {})["destination"] = destination
     return await ask_date(update, context, lang)
 
 
 async def ask_days(update: Update, context: ContextTypes.DEFAULT_TYPE, lang: str) -> int:
-    summary = render.summary(context.user_data["guided"], lang, services(context).name_of)
+    summary = guided_summary(context, lang)
     rows = days_buttons("p:n:", lang) + [[button(t(lang, "cancel"), "p:cancel")]]
     await show(update, context, f"{summary}\n{t(lang, 'ask_days')}", keyboard(rows))
     return PLAN_DAYS
@@ -607,7 +735,7 @@ async def plan_date_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
 
 
 async def ask_interests(update: Update, context: ContextTypes.DEFAULT_TYPE, lang: str) -> int:
-    summary = render.summary(context.user_data["guided"], lang, services(context).name_of)
+    summary = guided_summary(context, lang)
     rows = [[button(t(lang, "interest_red"), "p:i:red"), button(t(lang, "interest_eco"), "p:i:eco")],
             [button(t(lang, "interest_both"), "p:i:both")], [button(t(lang, "cancel"), "p:cancel")]]
     await show(update, context, f"{summary}\n{t(lang, 'ask_interests')}", keyboard(rows))
@@ -640,7 +768,7 @@ async def plan_interests_button(update: Update, context: ContextTypes.DEFAULT_TY
     weights = {"red": {"red": 1.0, "eco": 0.25}, "eco": {"red": 0.25, "eco": 1.0}}.get(choice_,
                                                                                      {"red": 1.0, "eco": 1.0})
     context.user_data.setdefault("guided", {})["interests"] = weights
-    summary = render.summary(context.user_data["guided"], lang, services(context).name_of)
+    summary = guided_summary(context, lang)
     rows = [[button(t(lang, f"pace_{p}"), f"p:p:{p}") for p in ("relaxed", "normal", "packed")],
             [button(t(lang, "cancel"), "p:cancel")]]
     await show(update, context, f"{summary}\n{t(lang, 'ask_pace')}", keyboard(rows))
@@ -1143,6 +1271,8 @@ def plan_conversation() -> ConversationHandler:
             PLAN_ORIGIN: [CallbackQueryHandler(plan_origin_button, pattern=r"^p:o:"),
                           MessageHandler(filters.LOCATION, plan_origin_location),
                           MessageHandler(text, plan_origin_text)],
+            PLAN_DEST: [CallbackQueryHandler(plan_destination_button, pattern=r"^p:g:"),
+                        MessageHandler(text, plan_destination_text)],
             PLAN_DATE: [CallbackQueryHandler(plan_date_button, pattern=r"^p:d:"), MessageHandler(text, plan_date_text)],
             PLAN_DAYS: [CallbackQueryHandler(plan_days_button, pattern=r"^p:n:"), MessageHandler(text, plan_days_text)],
             PLAN_INTERESTS: [CallbackQueryHandler(plan_interests_button, pattern=r"^p:i:")],

@@ -50,6 +50,11 @@ def trip_request(request: dict, time_limit: float):
         must=list(request.get("must") or []),
         avoid=list(request.get("avoid") or []),
         time_limit=time_limit,
+        destination=request.get("destination") or None,
+        party=list(request.get("party") or []),
+        arrive_at=dt.time.fromisoformat(request["arrive_at"]) if request.get("arrive_at") else None,
+        pin={str(k): int(v) for k, v in (request.get("pin") or {}).items()},
+        seed=int(request.get("seed") or 0),
     )
 
 

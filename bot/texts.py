@@ -178,6 +178,75 @@ TEXTS: dict[str, tuple[str, str]] = {
     "fix_done": ("✅ 已更新 {id}：{field} = {value}（第 {version} 版）",
                  "✅ Updated {id}: {field} = {value} (version {version})"),
     "fix_same": ("没有变化：{id} 的 {field} 已经是这个值。", "No change: {id} already has that {field}."),
+    # plain questions (bot.answers)
+    "ans_hours": ("⏰ {name}：{hours}（{status}）", "⏰ {name}: {hours} ({status})"),
+    "ans_ticket": ("🎫 {name}：门票 ¥{price}", "🎫 {name}: ticket ¥{price}"),
+    "ans_ticket_free": ("🎫 {name}：免费", "🎫 {name}: free admission"),
+    "ans_ticket_unknown": ("🎫 {name}：门票价格我还不知道。", "🎫 {name}: I don't know the ticket price yet."),
+    "ans_visit": ("⌛ {name}：建议游览约 {minutes} 分钟。", "⌛ {name}: allow about {minutes} min."),
+    "ans_designations": ("🏅 {name}：{list}", "🏅 {name}: {list}"),
+    "ans_no_designations": ("🏅 {name}：数据库里没有它的评级或称号。",
+                            "🏅 {name}: the database lists no rating or designation for it."),
+    "ans_suitable": ("👪 {name} 是否适合老人、孩子或轮椅，我没有可靠的数据；建议游览约 {minutes} 分钟。"
+                     "告诉我同行有老人或孩子，我会把行程排得轻松一些。",
+                     "👪 I have no reliable data on whether {name} suits children, seniors or wheelchairs; a visit "
+                     "takes about {minutes} min. Tell me who travels with you and I'll plan easier days."),
+    "ans_suitable_general": ("👪 景点是否适合老人、孩子或轮椅，我没有可靠的数据。"
+                             "告诉我同行有老人或孩子，我会把行程排得轻松一些。",
+                             "👪 I have no reliable data on which sites suit children, seniors or wheelchairs. Tell me "
+                             "who travels with you and I'll plan easier days."),
+    "ans_which_site": ("要查哪个景点？例如「黄洋界几点开门」，或 /site 黄洋界。",
+                       "Which site? e.g. “Huangyangjie opening hours”, or /site Huangyangjie."),
+    "ans_city_head": ("从{city}过来，可以坐到：", "From {city} you can travel to:"),
+    "ans_city_route": ("🚄 {hub}", "🚄 {hub}"),
+    "ans_hubs_head": ("离{name}最近的车站和机场：", "Stations and airports nearest {name}:"),
+    "ans_hub": ("🚉 {name}（直线约 {km} 公里）{lines}", "🚉 {name} (about {km} km as the crow flies){lines}"),
+    "ans_train_where": ("你从哪里来、要去哪里？例如「从南昌怎么去井冈山」。",
+                        "Where from, and where to? e.g. “how do I get from Nanchang to Jinggangshan”."),
+    "ans_train_check": ("车次和时刻请以 12306 为准。我规划的行程按自驾（或包车、打车）计算车程。",
+                        "Check trains and times on 12306. My itineraries count drive times (own car, hired car or "
+                        "taxi)."),
+    "ans_hotel": ("🏨 我没有酒店和民宿的信息，不能推荐具体住处。"
+                  "规划行程时我会为每晚选一个城镇过夜；附近的城镇有：{towns}。",
+                  "🏨 I have no hotel or guesthouse data, so I can't recommend a place to stay. When I plan a trip I "
+                  "pick a town for each night; towns nearby: {towns}."),
+    "ans_road": ("🚗 我没有路况和山路安全的数据，回答不了这个问题。我能做的：按估算车程安排行程，每段车程都写出来；"
+                 "「轻松」节奏开车更少。出发前请用导航软件查看实时路况。",
+                 "🚗 I have no data on road conditions or mountain-road safety, so I can't answer that. What I can "
+                 "do: plan with an estimated drive time shown for every leg; a relaxed pace drives less. Check a "
+                 "navigation app for live road conditions before you go."),
+    "ans_weather": ("🌦 我没有天气预报，回答不了天气的问题。"
+                    "我能做的：按景点的开放时间和季节安排行程。出发前请查看天气预报。",
+                    "🌦 I have no weather forecast, so I can't answer that. What I can do: plan around opening hours "
+                    "and seasons. Please check a forecast before you go."),
+    "ans_cannot": ("这个问题我回答不了。我能做的：规划行程，查景点的开放时间、门票和介绍（/site 景点名）。",
+                   "I can't answer that. What I can do: plan trips, and look up a site's hours, tickets and story "
+                   "(/site NAME)."),
+    # what a request adds to the plan (bot.app.request_notes)
+    "note_destination": ("🎯 目的地：{name}", "🎯 Destination: {name}"),
+    "note_arrive": ("🚄 {time} 到达，第一天从那时开始。", "🚄 Arriving at {time}; day 1 starts then."),
+    "note_origin_chosen": ("🚄 从{city}过来：我按{hub}到达来规划"
+                           "（离目的地最近，这是我的选择，不是唯一的走法；在别处下车就告诉我）。",
+                           "🚄 Coming from {city}: I plan from {hub}, the arrival nearest your destination (my "
+                           "choice, not the only way; tell me if you arrive elsewhere)."),
+    "note_period": ("📅 你说的是「{name}」：我按 {date} 出发规划，告诉我具体日期会更准确。",
+                    "📅 You said “{name}”: I plan from {date}; tell me the exact day for a better plan."),
+    "note_driving": ("🚗 行程按自驾（或包车、打车）计算车程，我还不能安排火车和公交。{hints}",
+                     "🚗 These plans assume driving (own car, hired car or taxi); I can't plan trains or buses yet. "
+                     "{hints}"),
+    "note_stations": ("附近的火车站：{stations}。", "Stations nearby: {stations}."),
+    "note_party": ("👪 同行有{who}：我会把每天排得轻松一些。", "👪 Travelling with {who}: I'll keep the days easy."),
+    "party_children": ("孩子", "children"),
+    "party_seniors": ("老人", "seniors"),
+    "ask_arrival": ("{city}不在湘赣边范围内，行程从你到达的车站或机场开始。你在哪里下车？",
+                    "{city} is outside the zone; the trip starts where you arrive. Where do you get off?"),
+    "ask_unlisted": ("「{name}」我不认识：我没有酒店、餐馆的信息。它在哪个城镇或车站附近？",
+                     "I don't know “{name}”: I list no hotels or restaurants. Which town or station is it near?"),
+    "ask_destination": ("想去哪里玩？选一个，或者直接发地名、景点名；没有特别想去的就点「随便看看」。",
+                        "Where would you like to go? Pick one, type a place or site, or tap “Anywhere”."),
+    "dest_any": ("🌏 随便看看", "🌏 Anywhere"),
+    "dest_bad": ("没找到「{name}」，请换个说法，或者选一个。",
+                 "I couldn't find “{name}”; try another name, or pick one."),
     # errors
     "sorry": ("😔 抱歉，出了点问题，请再试一次。", "😔 Sorry, something went wrong. Please try again."),
     "unknown_command": ("没有这个命令。", "I don't know that command."),

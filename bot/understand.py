@@ -905,7 +905,7 @@ def _keyword_hits(text: str, patterns: list[str]) -> list[tuple[int, int, bool]]
             negated = bool(re.search(NEGATION + r"\s*(?:看|去|爬|想|要|太|want|like|any|the|to)?\s*(?:\w+\s+){0,2}$",
                                      lead)) if lead else False
             if _CJK_RE.match(m.group()[0]):
-                negated = bool(re.search(r"(?:不想|不要|不喜欢|不爱|不|别)(?:去|看|爬|泡)?$", lead))
+                negated = bool(re.search(r"(?:不想|不要|不喜欢|不爱|不|别|没)(?:去|看|爬|泡|带)?$", lead))
             hits.append((m.start(), m.end(), negated))
     return hits
 
@@ -1136,8 +1136,9 @@ def understand(text: str, index: PlaceIndex, today: dt.date) -> Understanding:
     elif trip_signals or mentions or result.party:
         result.intent = "trip"
     if result.intent != "trip":
-        result.origin, result.end, result.must, result.avoid = None, None, [], []
-        result.arrival_options, result.arriving_from = [], None
+        result.origin, result.end, result.must, result.avoid, result.arrival_options = None, None, [], [], []
+        if result.intent != "question":  # "how do I get from Nanchang…" keeps the city it asks about
+            result.arriving_from = None
     return result
 
 
@@ -1231,19 +1232,30 @@ def _arriving_from(result: Understanding, index: PlaceIndex) -> None:
 def merge(draft: dict, update: Understanding) -> dict:
     """A pending request (from earlier messages) with what a new message adds or changes."""
     out = dict(draft)
-    for name in ("origin", "end", "days", "interests", "pace"):
+    for name in ("origin", "end", "days", "interests", "pace", "destination", "period_name"):
         value = getattr(update, name)
         if value is not None:
             out[name] = value
     if update.start_date is not None:
         out["start_date"] = update.start_date.isoformat()
-    for name in ("themes", "must", "avoid"):
+    if update.arrive_at is not None:
+        out["arrive_at"] = update.arrive_at.strftime("%H:%M")
+    for name in ("themes", "must", "avoid", "party"):
         values = list(out.get(name) or [])
         values += [v for v in getattr(update, name) if v not in values]
         out[name] = values
     out["avoid"] = [a for a in out.get("avoid", []) if a not in update.must]
     out["must"] = [m for m in out.get("must", []) if m not in out["avoid"]]
-    return out
+    if update.origin is not None:
+        # a new origin settles any open question about where the trip starts
+        for name in ("arrival_options", "unlisted", "unlisted_near"):
+            out.pop(name, None)
+        out["origin_chosen"], out["arriving_from"] = update.origin_chosen, update.arriving_from
+    elif update.arrival_options:
+        out["arrival_options"], out["arriving_from"] = update.arrival_options, update.arriving_from
+    elif update.unlisted:
+        out["unlisted"], out["unlisted_near"] = update.unlisted, update.unlisted_near
+    return {k: v for k, v in out.items() if v not in (None, [], False) or k in ("must", "avoid", "themes")}
 
 
 def as_draft(update: Understanding) -> dict:
