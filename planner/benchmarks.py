@@ -197,7 +197,9 @@ def run_toptw(
     """Solve every instance with m routes; each result is re-checked by check_routes before it is reported.
 
     workers=2 (the default, like the product's planner.trip.default_chains) runs two annealing chains in
-    parallel, i.e. uses both cores of the reference machine within the same wall-clock time limit.
+    parallel, i.e. uses both cores of the reference machine within the same wall-clock time limit.  With a
+    budget in ``params`` (max_iterations / max_evals) the scores depend only on the seed, not on the load;
+    ``capped`` says whether the time limit cut a run short.
     """
     paths = [Path(p) for p in paths]
     if bks_path is None:
@@ -219,6 +221,8 @@ def run_toptw(
             "score": score,
             "seconds": round(seconds, 3),
             "status": sol.status,
+            "iterations": sol.iterations,
+            "capped": bool(sol.stats.get("capped")),
             "route_nodes": [list(r) for r in sol.routes],
         }
         key = (inst.name, m)

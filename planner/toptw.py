@@ -164,8 +164,13 @@ class Params:
     operators: tuple[str, ...] = ("shaw", "slice")
     polish: bool = True  # OR-Tools routing pass on the best solution at the end (see module docstring)
     polish_share: float = 0.1  # share of the time budget reserved for it
-    max_iterations: int = 0  # > 0: stop after this many iterations (deterministic runs for tests)
-    max_evals: int = 0  # > 0: stop after this many route evaluations (deterministic, load-independent tuning)
+    max_iterations: int = 0  # > 0: stop after this many iterations per chain (deterministic, see solve)
+    max_evals: int = 0  # > 0: stop after this many route evaluations per chain (deterministic, see solve)
+
+    @property
+    def budgeted(self) -> bool:
+        """True when the search stops on a count, not a clock: the answer then depends only on the seed."""
+        return bool(self.max_iterations or self.max_evals)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -932,8 +937,10 @@ class _Engine:
 
 def _anneal(
     eng: _Engine, deadline: float, params: Params, t_begin: float, stop=None
-) -> tuple[list[_RouteState], int]:
-    """Ruin-and-recreate with simulated-annealing acceptance; returns (best snapshot, iterations)."""
+) -> tuple[list[_RouteState], int, bool]:
+    """Ruin-and-recreate with simulated-annealing acceptance; returns (best snapshot, iterations, whether
+    the deadline stopped it).  With an iteration / evaluation budget and no ``stop`` event, the walk
+    depends only on the engine's seeds, unless the deadline (then a safety cap) cuts it short."""
     best = eng.snapshot()
     best_val = cur_val = eng.value()
     rng = eng.rng
@@ -944,9 +951,11 @@ def _anneal(
     t_lo = params.temp_end * eng.mean_score
     it = 0
     seg = last_gain = 0.0  # progress (0..1) at the last restart / the last new best
+    timed_out = False
     while best_val[0] < eng.upper_bound:
         now = time.perf_counter()
         if now >= deadline:
+            timed_out = True
             break
         if params.max_iterations:
             if it >= params.max_iterations:
@@ -987,7 +996,7 @@ def _anneal(
             cur_val = val
         else:
             eng.restore(prev)
-    return best, it
+    return best, it, timed_out
 
 
 def solve(
@@ -1001,7 +1010,15 @@ def solve(
     """Maximise total score (then minimise total travel) within ``time_limit`` seconds.
 
     workers > 1 runs that many independent annealing chains (different seeds) in forked processes and
-    keeps the best; it falls back to one chain where fork is unavailable.
+    keeps the best (ties: the lowest chain index); it falls back to one chain where fork is unavailable.
+
+    Determinism: with a budget (``params.max_iterations`` or ``max_evals``, per chain) the answer depends
+    only on the problem, ``seed``, ``workers`` and ``params``, whatever the machine load: every chain runs
+    its whole budget (no early stop signalled between chains), the main process waits for all of them, and
+    the OR-Tools pass is a plain descent to a local optimum (guided local search has no end but a
+    clock).  ``time_limit`` is then only a safety cap; ``stats["capped"]`` says whether it cut anything
+    short (the answer is then still feasible but may differ between runs).  Without a budget the search
+    runs until the time limit.
 
     status: "optimal" when every node that can be visited at all is visited (score optimal; travel is
     only heuristically minimised), "infeasible" when some route cannot even go from its start to its end
@@ -1017,25 +1034,36 @@ def solve(
         eng.load(initial)
     eng.fill(deadline=deadline)
     status = "feasible"
+    capped = False
     if time.perf_counter() > deadline:
         status = "timeout-initial"
+        capped = True
     search_deadline = deadline - (params.polish_share * time_limit if params.polish else 0.0)
     best, iterations = eng.snapshot(), 0
     if status == "feasible" and eng.value()[0] < eng.upper_bound:
         children, stop = _fork_chains(eng, search_deadline, params, seed, workers - 1)
-        best, iterations = _anneal(eng, search_deadline, params, time.perf_counter(), stop)
+        best, iterations, capped = _anneal(eng, search_deadline, params, time.perf_counter(), stop)
         if stop is not None:
             stop.set()
-        candidates = [eng.stops(best)]
-        for routes, its in _collect(children, search_deadline + 0.05):
+        candidates = [eng.stops(best)]  # chain 0 first: max() keeps the first of equal values
+        # with a budget, wait for every chain (up to the cap): a chain dropped for being slow would make
+        # the answer depend on the machine's load
+        until = deadline if params.budgeted else search_deadline + 0.05
+        answers = list(_collect(children, until))
+        capped |= len(answers) < len(children)
+        for routes, its, timed_out in answers:
             candidates.append(routes)
             iterations += its
+            capped |= timed_out
         routes = max(candidates, key=lambda rr: _value(problem, eng, rr))
     else:
         routes = eng.stops(best)
     if params.polish and status != "timeout-initial":
         t_pol = time.perf_counter()
-        better = _polish(problem, eng, routes, min(deadline, t_pol + params.polish_share * time_limit))
+        polish_until = deadline if params.budgeted else min(deadline, t_pol + params.polish_share * time_limit)
+        better = _polish(problem, eng, routes, polish_until, descent=params.budgeted)
+        if params.budgeted and time.perf_counter() >= polish_until - 0.01:
+            capped = True  # the OR-Tools descent ran into the cap before its local optimum
         if (
             better is not None
             and all(schedule(problem, r, rr) is not None for r, rr in enumerate(better))
@@ -1044,6 +1072,7 @@ def solve(
             routes = better
         eng.stats["polish_seconds"] = round(time.perf_counter() - t_pol, 4)
         eng.stats["polish_improved"] = routes is better
+    eng.stats["capped"] = capped
     return _finish(problem, eng, routes, status, t0, iterations)
 
 
@@ -1054,13 +1083,15 @@ def _value(problem: Problem, eng: _Engine, routes: list[list[int]]) -> tuple[int
 
 
 def _fork_chains(eng: _Engine, deadline: float, params: Params, seed: int, count: int) -> list:
+    """Start ``count`` more chains in forked processes.  The stop event (set by a chain that reaches the
+    upper bound, so the others end early) exists only without a budget: it depends on timing."""
     if count <= 0:
         return [], None
     try:
         import multiprocessing as mp
 
         ctx = mp.get_context("fork")
-        stop = ctx.Event()
+        stop = None if params.budgeted else ctx.Event()
     except (ImportError, ValueError, OSError):
         return [], None
     children = []
@@ -1070,8 +1101,8 @@ def _fork_chains(eng: _Engine, deadline: float, params: Params, seed: int, count
         def run(send=send, k=k):
             eng.rng = random.Random(seed * 7919 + k)
             eng.nprng = np.random.default_rng(seed * 7919 + k)
-            snap, its = _anneal(eng, deadline - 0.01, params, time.perf_counter(), stop)
-            send.send((eng.stops(snap), its))
+            snap, its, timed_out = _anneal(eng, deadline - 0.01, params, time.perf_counter(), stop)
+            send.send((eng.stops(snap), its, timed_out))
             send.close()
 
         proc = ctx.Process(target=run, daemon=True)
@@ -1151,15 +1182,23 @@ class _OrtoolsModel:
         self.m = len(problem.routes)
         self.ok = True
 
-    def solve(self, deadline: float, routes: list[list[int]] | None = None) -> list[list[int]] | None:
-        """Guided local search until ``deadline``, from ``routes`` if given (else OR-Tools' own start)."""
+    def solve(self, deadline: float, routes: list[list[int]] | None = None, descent: bool = False
+              ) -> list[list[int]] | None:
+        """Guided local search until ``deadline``, from ``routes`` if given (else OR-Tools' own start).
+
+        descent: a plain descent to the first local optimum instead, which ends by itself, so its result
+        does not depend on the machine (the time limits of its insertion sub-searches are raised out of
+        the way; ``deadline`` stays as a safety cap)."""
         left = deadline - time.perf_counter()
         if not self.ok or left <= 0.005:
             return None
         routing = self.routing
         params = pywrapcp.DefaultRoutingSearchParameters()
-        params.local_search_metaheuristic = routing_enums_pb2.LocalSearchMetaheuristic.GUIDED_LOCAL_SEARCH
+        heuristic = routing_enums_pb2.LocalSearchMetaheuristic
+        params.local_search_metaheuristic = heuristic.GREEDY_DESCENT if descent else heuristic.GUIDED_LOCAL_SEARCH
         params.time_limit.FromMilliseconds(max(1, int(left * 1000)))
+        if descent:
+            params.lns_time_limit.FromMilliseconds(max(1, int(left * 1000)))
         if routes is None:
             sol = routing.SolveWithParameters(params)
         else:
@@ -1181,11 +1220,12 @@ class _OrtoolsModel:
         return out
 
 
-def _polish(problem: Problem, eng: _Engine, routes: list[list[int]], deadline: float) -> list[list[int]] | None:
-    """OR-Tools guided local search seeded with our best routes (see module docstring for its value)."""
+def _polish(problem: Problem, eng: _Engine, routes: list[list[int]], deadline: float, descent: bool = False
+            ) -> list[list[int]] | None:
+    """OR-Tools local search seeded with our best routes (see module docstring for its value)."""
     if deadline - time.perf_counter() <= 0.005:
         return None
-    return _OrtoolsModel(problem, eng).solve(deadline, routes)
+    return _OrtoolsModel(problem, eng).solve(deadline, routes, descent)
 
 
 def _finish(problem: Problem, eng: _Engine, routes: list[list[int]], status: str, t0: float, iterations: int):

@@ -28,6 +28,9 @@ DATA = Path(__file__).parent / "data" / "toptw"
 
 # deterministic, fast settings for small problems: a fixed number of iterations, no OR-Tools pass
 FAST = Params(max_iterations=300, polish=False)
+# time limits given together with an iteration budget are safety caps, far above what the budget needs even
+# on a loaded machine: results then depend only on the seed (solve's docstring), never on the clock
+CAP = 60.0
 
 
 def line_problem(windows, service=None, score=None, latest=100, travel=None, mandatory=frozenset()):
@@ -169,7 +172,8 @@ def test_solve_matches_brute_force(p, seed):
     # the full pipeline: a fixed number of annealing iterations, then the OR-Tools pass (0.2 s).  The
     # annealing alone misses a few adversarial multi-window cases that hypothesis finds (a mandatory stop
     # that must take its later window); the OR-Tools pass repairs them.
-    sol = solve(p, time_limit=1.0, seed=seed, params=Params(max_iterations=300, polish_share=0.2))
+    sol = solve(p, time_limit=CAP, seed=seed, params=Params(max_iterations=300))
+    assert not sol.stats["capped"]
     for r, stops in enumerate(sol.routes):
         assert schedule(p, r, stops) is not None
     visited = [u for rr in sol.routes for u in rr]
@@ -235,11 +239,11 @@ def test_polish_keeps_solutions_feasible_with_multiple_windows():
     p = line_problem(windows, latest=200)
     p.routes = [Route(0, 0, 0, 60), Route(0, 0, 100, 170)]
     # day 1 fits 1 and 2 but not 3 (back at 75 > 60); 3 fits only on day 2 (back at 170)
-    sol = solve(p, time_limit=0.5, params=Params(max_iterations=50))
+    sol = solve(p, time_limit=CAP, params=Params(max_iterations=50))
     assert sol.score == 30 and sol.status == "optimal"
     assert 3 in sol.routes[1]
     p.routes = [Route(0, 0, 0, 60), Route(0, 0, 100, 160)]  # now 3 fits nowhere
-    sol = solve(p, time_limit=0.5, params=Params(max_iterations=50))
+    sol = solve(p, time_limit=CAP, params=Params(max_iterations=50))
     assert sol.score == 20 and sol.status == "optimal"
     for r, stops in enumerate(sol.routes):
         assert schedule(p, r, stops) is not None
@@ -256,14 +260,14 @@ def test_mandatory_node_is_kept_at_the_expense_of_score():
         routes=[Route(0, 0, 0, 40)],
         mandatory=frozenset({2}),
     )
-    sol = solve(p, time_limit=1, params=FAST)
+    sol = solve(p, time_limit=CAP, params=FAST)
     assert sol.routes == [[2]] and sol.missing_mandatory == []
-    assert solve(Problem(**{**p.__dict__, "mandatory": frozenset()}), 1, params=FAST).routes == [[1]]
+    assert solve(Problem(**{**p.__dict__, "mandatory": frozenset()}), CAP, params=FAST).routes == [[1]]
 
 
 def test_unreachable_mandatory_node_is_reported():
     p = line_problem([[(0, 100)], [(500, 600)]], mandatory={2})
-    sol = solve(p, time_limit=1, params=FAST)
+    sol = solve(p, time_limit=CAP, params=FAST)
     assert sol.routes == [[1]]
     assert sol.missing_mandatory == [2]
 
@@ -272,17 +276,17 @@ def test_asymmetric_travel_direction_matters():
     # 0 -> 1 -> 2 -> 0 takes 15, the other way round 30 (triangle inequality holds)
     travel = [[0, 5, 10], [10, 0, 5], [5, 10, 0]]
     p = line_problem([[(0, 100)]] * 2, service=[0, 0, 0], latest=20, travel=travel)
-    sol = solve(p, time_limit=1, params=FAST)
+    sol = solve(p, time_limit=CAP, params=FAST)
     assert sol.routes == [[1, 2]] and sol.travel == 15 and sol.status == "optimal"
     reverse = [list(row) for row in zip(*travel, strict=True)]  # transposed matrix: only [2, 1] works
-    sol = solve(line_problem([[(0, 100)]] * 2, service=[0, 0, 0], latest=20, travel=reverse), 1, params=FAST)
+    sol = solve(line_problem([[(0, 100)]] * 2, service=[0, 0, 0], latest=20, travel=reverse), CAP, params=FAST)
     assert sol.routes == [[2, 1]]
 
 
 def test_status_infeasible_route_and_timeout():
     p = line_problem([[(0, 100)]])
     p.routes = [Route(0, 0, 0, 100), Route(0, 0, 50, 40)]  # second route ends before it starts
-    sol = solve(p, time_limit=1, params=FAST)
+    sol = solve(p, time_limit=CAP, params=FAST)
     assert sol.status == "infeasible" and sol.routes == [[1], []]
     big = toptw_problem(DATA / "pr01.txt", 2)
     sol = solve(big, time_limit=0.0)
@@ -293,18 +297,44 @@ def test_status_infeasible_route_and_timeout():
 def test_initial_solution_is_repaired_and_used():
     p = line_problem([[(0, 100)], [(0, 100)], [(0, 5)]])
     # 3 cannot be reached in its window, 1 is duplicated: both dropped, the rest kept and completed
-    sol = solve(p, time_limit=1, initial=[[2, 1, 3, 1]], params=FAST)
+    sol = solve(p, time_limit=CAP, initial=[[2, 1, 3, 1]], params=FAST)
     assert sol.score == 20
     assert sorted(sol.routes[0]) == [1, 2]
 
 
 @pytest.mark.parametrize("workers", [1, 2])
-def test_time_limit_is_respected(workers):
+def test_same_seed_and_budget_give_the_same_routes(workers):
+    # what planner.trip relies on for "the same request gives the same plan": chains combined by a fixed
+    # rule, every chain runs its whole budget, the OR-Tools pass stops on a solution count
+    p = toptw_problem(DATA / "pr02.txt", 2)
+    budget = Params(max_iterations=150)
+    first = solve(p, time_limit=CAP, seed=5, workers=workers, params=budget)
+    second = solve(p, time_limit=CAP, seed=5, workers=workers, params=budget)
+    assert not first.stats["capped"] and not second.stats["capped"]
+    assert first.routes == second.routes and (first.score, first.travel) == (second.score, second.travel)
+    assert first.iterations == second.iterations == 150 * workers
+    assert check_routes(p, first.routes) == first.score
+
+
+def test_two_chains_keep_the_better_chain():
+    # chain 0 of a two-chain run is the one-chain run with the same seed (its result is a candidate), so
+    # before the OR-Tools pass two chains can only do as well or better
+    p = toptw_problem(DATA / "pr03.txt", 3)
+    budget = Params(max_iterations=100, polish=False)
+    one = solve(p, time_limit=CAP, seed=2, workers=1, params=budget)
+    two = solve(p, time_limit=CAP, seed=2, workers=2, params=budget)
+    assert (two.score, -two.travel) >= (one.score, -one.travel)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_time_limit_caps_a_budget_and_says_so(workers):
+    # a budget far beyond the time limit: the limit stops the search, stats say so, the answer is feasible;
+    # the bound on the elapsed time is generous (a loaded machine must not fail it)
     p = toptw_problem(DATA / "pr01.txt", 3)
     t = time.perf_counter()
-    sol = solve(p, time_limit=0.4, workers=workers)
-    wall = time.perf_counter() - t
-    assert sol.seconds <= 0.4 + 0.1 and wall <= 0.4 + 0.15
+    sol = solve(p, time_limit=0.3, workers=workers, params=Params(max_iterations=10**9))
+    assert time.perf_counter() - t < 0.3 + 10
+    assert sol.stats["capped"]
     assert check_routes(p, sol.routes) == sol.score
     assert sol.status == "feasible" or sol.status == "optimal"
 
@@ -326,7 +356,7 @@ def test_read_instance_and_scaled_travel():
 
 def test_check_routes_catches_violations():
     p = toptw_problem(DATA / "c101.txt", 1)
-    good = solve(p, time_limit=0.3).routes
+    good = solve(p, time_limit=CAP, params=FAST).routes
     assert check_routes(p, good) > 0
     with pytest.raises(ValueError):
         check_routes(p, [good[0] + good[0][:1]])  # duplicate
@@ -340,10 +370,13 @@ def test_check_routes_catches_violations():
 
 @pytest.mark.parametrize("name,m", sorted(read_bks(DATA / "bks.csv")))
 def test_every_benchmark_pair_is_solved_and_rechecked(name, m):
-    # short runs on every instance / m pair of bks.csv: the routes are re-checked and re-scored here, not
-    # trusted (hongtu bench toptw measures the quality at 1 s and 10 s)
-    (row,) = run_toptw([DATA / f"{name}.txt"], m, time_limit=0.1, workers=1)
+    # short deterministic runs (200 iterations, seed 0) on every instance / m pair of bks.csv: the routes are
+    # re-checked and re-scored here, not trusted.  With a fixed budget the gap is a fixed number (at most
+    # 9 % when this was written), so the bound cannot flake; hongtu bench toptw measures the quality at 1 s.
+    (row,) = run_toptw([DATA / f"{name}.txt"], m, time_limit=CAP, workers=1,
+                       params=Params(max_iterations=200, polish=False))
     p = toptw_problem(DATA / f"{name}.txt", m)
+    assert not row["capped"]
     assert len(row["route_nodes"]) == m
     assert check_routes(p, row["route_nodes"]) == row["score"] > 0
     assert row["gap"] < 0.15
@@ -351,10 +384,11 @@ def test_every_benchmark_pair_is_solved_and_rechecked(name, m):
 
 @pytest.mark.parametrize("name,m", [("c101", 1), ("r102", 1), ("rc101", 1), ("pr01", 2)])
 def test_benchmark_routes_are_rechecked(name, m):
-    (row,) = run_toptw([DATA / f"{name}.txt"], m, time_limit=0.5)
+    # the full pipeline (two chains, OR-Tools pass) on a deterministic budget
+    (row,) = run_toptw([DATA / f"{name}.txt"], m, time_limit=CAP, params=Params(max_iterations=500))
     p = toptw_problem(DATA / f"{name}.txt", m)
     assert check_routes(p, row["route_nodes"]) == row["score"]
-    assert row["instance"] == name and row["routes"] == m
+    assert row["instance"] == name and row["routes"] == m and not row["capped"]
     # m = 1 best-known scores are proven optima: exceeding one would mean a modelling bug
     assert 0 < row["score"] <= row["bks"]
     assert row["gap"] == (row["bks"] - row["score"]) / row["bks"]
