@@ -356,23 +356,49 @@ def bench_group():
     """Benchmarks that print figures."""
 
 
+def _route_counts(ctx, param, value: str) -> list[int]:
+    try:
+        counts = [int(v) for v in value.split(",")]
+    except ValueError:
+        counts = []
+    if not counts or not all(1 <= m <= 20 for m in counts):
+        raise click.BadParameter(f"'{value}': give 1 to 20 routes, or several separated by commas (1,2,3,4)\n"
+                                 f"路线数须为 1 到 20，多个用逗号分隔（1,2,3,4）")
+    return counts
+
+
 @bench_group.command("toptw")
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
-@click.option("--routes", "m", type=int, required=True, help="number of routes m")
-@click.option("--time-limit", type=float, default=1.0, show_default=True)
+@click.option("--routes", "route_counts", required=True, callback=_route_counts,
+              help="number of routes m, or several: 1,2,3,4")
+@click.option("--time-limit", type=float, default=None,
+              help="seconds per solve [default: 1; with --iterations a safety cap, default 120]")
 @click.option("--workers", type=click.IntRange(1, 8), default=2, show_default=True,
               help="search chains in parallel processes (this machine has 2 cores)")
+@click.option("--seed", type=int, default=0, show_default=True, help="random seed of the search")
+@click.option("--iterations", type=click.IntRange(0), default=0, show_default=True,
+              help="> 0: a fixed number of search iterations per chain, the same answer on any machine")
 @click.option("--json", "as_json", is_flag=True)
-def bench_toptw(files, m, time_limit, workers, as_json):
-    """Solve OPTW/TOPTW benchmark instances with the product's optimiser; routes are re-checked."""
-    results = run_toptw(files, m, time_limit, workers=workers)
+def bench_toptw(files, route_counts, time_limit, workers, seed, iterations, as_json):
+    """Solve OPTW/TOPTW benchmark instances with the product's optimiser; routes are re-checked.
+    Prints each answer, then the mean and max gap to best known per family and m."""
+    from planner.toptw import Params
+
+    params = Params(max_iterations=iterations) if iterations else None
+    if time_limit is None:
+        time_limit = 120.0 if iterations else 1.0
+    results = [row for m in route_counts
+               for row in run_toptw(files, m, time_limit, seed=seed, workers=workers, params=params)]
     if as_json:
         click.echo(json.dumps(results))
         return
     for r in results:
-        gap = f"  gap {100 * r['gap']:.2f}% (best known {r['bks']})" if "gap" in r else ""
-        click.echo(f"{r['instance']:8} m={m} score {r['score']:5} {r['seconds']:6.2f} s{gap}")
+        gap = f"  gap {100 * r['gap']:.2f}% (best known {r['bks']})" if "gap" in r else "  (no best known)"
+        capped = "  [time cap hit]" if iterations and r["capped"] else ""
+        click.echo(f"{r['instance']:8} m={r['routes']} score {r['score']:5} {r['seconds']:6.2f} s{gap}{capped}")
         click.echo(f"         routes {r['route_nodes']}")
+    budget = f"{iterations} iterations per chain (cap {time_limit:g} s)" if iterations else f"{time_limit:g} s"
+    click.echo(f"seed {seed}, {workers} chain(s), {budget}")
     if any("gap" in r for r in results):
         click.echo(gap_table(results))
 
@@ -387,6 +413,18 @@ def bench_plans(as_json, reference_limit, db_path):
     from planner.bench_plans import format_report, run_plan_benchmark
 
     report = run_plan_benchmark(open_db(db_path), reference_limit)
+    click.echo(json.dumps(report, ensure_ascii=False, indent=1) if as_json else format_report(report))
+
+
+@bench_group.command("realism")
+@click.option("--iterations", type=int, default=None, help="optimiser iterations per chain (default: by days)")
+@click.option("--json", "as_json", is_flag=True)
+@db_option
+def bench_realism(iterations, as_json, db_path):
+    """Plan bench/realism_requests.yaml and measure how followable the plans are (lunch, daylight, driving…)."""
+    from planner.realism import format_report, run_realism
+
+    report = run_realism(open_db(db_path), iterations=iterations)
     click.echo(json.dumps(report, ensure_ascii=False, indent=1) if as_json else format_report(report))
 
 
