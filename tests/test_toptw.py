@@ -395,3 +395,26 @@ def test_benchmark_routes_are_rechecked(name, m):
     assert row["gap"] < 0.05
     table = gap_table([row])
     assert family(name) in table and "mean gap" in table
+
+
+
+def test_bench_toptw_command_prints_answers_and_the_family_table():
+    from click.testing import CliRunner
+
+    from planner.cli import bench_group
+
+    files = [str(DATA / "c101.txt"), str(DATA / "pr01.txt")]
+    args = ["toptw", *files, "--routes", "1,2", "--iterations", "30", "--workers", "1", "--seed", "4"]
+    out = CliRunner().invoke(bench_group, args)
+    assert out.exit_code == 0, out.output
+    assert "seed 4, 1 chain(s), 30 iterations per chain" in out.output
+    assert "c101     m=2" in out.output and "(no best known)" in out.output  # bks.csv has c101 for m = 1 only
+    table = out.output[out.output.index("family"):].splitlines()
+    assert [line.split()[:3] for line in table[1:]] == [["c", "1", "1"], ["pr", "1", "1"], ["pr", "2", "1"],
+                                                         ["pr", "all", "2"]]
+    # the same seed and budget print the same scores and routes (only the seconds may differ)
+    again = CliRunner().invoke(bench_group, args).output
+    assert [line for line in again.splitlines() if "routes [" in line] == [
+        line for line in out.output.splitlines() if "routes [" in line]
+    bad = CliRunner().invoke(bench_group, ["toptw", files[0], "--routes", "0,x"])
+    assert bad.exit_code == 2 and "路线数" in bad.output and "routes" in bad.output
