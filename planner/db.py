@@ -28,6 +28,7 @@ from planner.sitedata import (
     load_counties,
     load_yaml,
     validate_area,
+    validate_itinerary,
     validate_site,
 )
 
@@ -205,15 +206,31 @@ def load_areas(data_dir: Path = DATA_DIR) -> list[dict]:
 
 
 def load_itineraries(data_dir: Path = DATA_DIR) -> list[dict]:
+    """The published itineraries of data/itineraries.yaml, validated: [{id, title, url, kind, origin, base,
+    days: [{sites: [site id], other: [text], note}]}]. Empty when the file is absent."""
     path = data_dir / "itineraries.yaml"
-    return (yaml.safe_load(path.read_text(encoding="utf-8")) or []) if path.exists() else []
+    raw = (yaml.safe_load(path.read_text(encoding="utf-8")) or []) if path.exists() else []
+    itineraries = []
+    for i, record in enumerate(raw, 1):
+        try:
+            itineraries.append(validate_itinerary(record))
+        except InputError as e:
+            label = record.get("id", f"#{i}") if isinstance(record, dict) else f"#{i}"
+            raise InputError("itineraries", f"itineraries.yaml: {label}: {e}",
+                             f"itineraries.yaml：{label}：{e.zh}") from None
+    ids = [t["id"] for t in itineraries]
+    duplicates = sorted({i for i in ids if ids.count(i) > 1})
+    if duplicates:
+        raise InputError("itineraries", f"itineraries.yaml: duplicate id {duplicates[0]}",
+                         f"itineraries.yaml：重复编号 {duplicates[0]}")
+    return itineraries
 
 
 def guide_mentions(data_dir: Path = DATA_DIR) -> dict[str, int]:
     """Site id -> how many published itineraries (data/itineraries.yaml) visit it, on any day."""
     counts: dict[str, int] = {}
     for itinerary in load_itineraries(data_dir):
-        visited = {site for day in itinerary.get("days") or [] for site in day.get("sites") or []}
+        visited = {site for day in itinerary["days"] for site in day["sites"]}
         for site in visited:
             counts[site] = counts.get(site, 0) + 1
     return counts
@@ -251,11 +268,11 @@ def build(out_path: Path = DEFAULT_DB, data_dir: Path = DATA_DIR) -> dict:
     counties = load_counties(data_dir / "counties.csv")
     try:
         areas = load_areas(data_dir)
+        mentions = guide_mentions(data_dir)
     except InputError:
         db.conn.close()
         out_path.unlink(missing_ok=True)
         raise
-    mentions = guide_mentions(data_dir)
     sites, problems = [], []
     for path in sorted((data_dir / "sites").glob("*.yaml")):
         for i, record in enumerate(load_yaml(path), 1):

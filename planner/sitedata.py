@@ -171,8 +171,8 @@ def _vocab(value, field: str, allowed) -> list[str]:
     return sorted(set(items), key=list(allowed).index)
 
 
-GUIDE_POINTS = 5
-GUIDE_POINTS_CAP = 30
+GUIDE_POINTS = 6
+GUIDE_POINTS_CAP = 40
 
 
 def importance(designations: list[str], guide_mentions: int = 0) -> tuple[int, str]:
@@ -313,6 +313,42 @@ def validate_area(raw: dict) -> dict:
     area["sources"] = _sources(raw.get("sources"))
     area["unverified"] = _vocab(raw.get("unverified"), "unverified", ("ticket", "transport"))
     return area
+
+
+ITINERARY_KINDS = ("travel agency", "tourism bureau", "tourism media", "guide site", "newspaper", "travel club",
+                   "travelogue")
+
+
+def validate_itinerary(raw: dict) -> dict:
+    """One published itinerary from data/itineraries.yaml, cleaned, or InputError naming the field."""
+    if not isinstance(raw, dict):
+        raise InputError("itinerary", "must be a mapping", "须为映射")
+    unknown = set(raw) - {"id", "title", "url", "kind", "origin", "base", "days"}
+    if unknown:
+        raise InputError(sorted(unknown)[0], "is not an itinerary field", "不是行程字段")
+    item: dict = {"id": _text(raw.get("id"), "id", 80)}
+    if not _ID.match(item["id"]):
+        raise InputError("id", "use lowercase letters, digits and hyphens", "只能用小写字母、数字和连字符")
+    item["title"] = _text(raw.get("title"), "title", LIMITS["source"])
+    item["url"] = _text(raw.get("url"), "url", LIMITS["source"])
+    if raw.get("kind") not in ITINERARY_KINDS:
+        raise InputError("kind", f"must be one of: {', '.join(ITINERARY_KINDS)}", "来源类型无效")
+    item["kind"] = raw["kind"]
+    item["origin"] = _text(raw.get("origin"), "origin", LIMITS["name"], required=False) or None
+    item["base"] = _text(raw.get("base"), "base", LIMITS["name"], required=False) or None
+    days = raw.get("days")
+    if not isinstance(days, list) or not days:
+        raise InputError("days", "give at least one day", "至少需要一天")
+    item["days"] = []
+    for day in days:
+        if not isinstance(day, dict) or set(day) - {"sites", "other", "note"}:
+            raise InputError("days", "each day is {sites, other, note}", "每天须为 {sites, other, note}")
+        item["days"].append({
+            "sites": [_text(s, "sites", 80) for s in _list(day.get("sites"), "sites")],
+            "other": [_text(s, "other", LIMITS["name"]) for s in _list(day.get("other"), "other")],
+            "note": _text(day.get("note"), "note", LIMITS["note"], required=False) or None,
+        })
+    return item
 
 
 def from_source_record(record: dict) -> dict:

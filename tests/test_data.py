@@ -70,3 +70,15 @@ def test_township_points_are_the_rows_they_cite(tmp_path):
     for code, row in rows.items():
         if row["geonames_km"]:
             assert float(row["geonames_km"]) * 1000 <= radius[code], row["name_zh"]
+
+
+def test_published_itineraries_drive_guide_mentions(tmp_path):
+    itineraries = sitedb.load_itineraries()
+    assert len(itineraries) >= 10
+    assert all(any(day["sites"] for day in t["days"]) and t["url"] for t in itineraries)
+    db = _shipped(tmp_path)
+    for site_id in ("jinggangshan-geming-bowuguan", "jinggangshan-lieshi-lingyuan"):
+        expected = sum(any(site_id in day["sites"] for day in t["days"]) for t in itineraries)
+        site = sitedb.get_site(db, site_id)
+        assert site["guide_mentions"] == expected >= 5
+        assert "published itineraries" in site["importance_basis"]

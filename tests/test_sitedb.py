@@ -298,7 +298,7 @@ def test_migration_to_v3_adds_areas_and_keeps_curator_edits(tmp_path):
 
 
 @pytest.mark.parametrize("designations,mentions,expected", [
-    (["5A"], 0, 60), (["5A"], 3, 75), ([], 8, 50), (["5A", "red-classic", "national-heritage"], 8, 100),
+    (["5A"], 0, 60), (["5A"], 3, 78), ([], 8, 60), ([], 20, 60), (["5A", "red-classic", "national-heritage"], 8, 100),
 ])
 def test_importance_adds_guide_points_with_a_cap(designations, mentions, expected):
     score, basis = sitedb.importance(designations, mentions)
@@ -310,6 +310,9 @@ def test_guide_mentions_survive_edits_and_imports(tmp_path):
     data = _mini_data_with_areas(tmp_path, AREAS_YAML)
     (data / "itineraries.yaml").write_text("""
 - id: test-route
+  title: test
+  url: http://example.com/route
+  kind: guide site
   days:
     - {sites: [jinggangshan-huangyangjie, jinggangshan-museum]}
     - {sites: [jinggangshan-museum]}
@@ -323,3 +326,18 @@ def test_guide_mentions_survive_edits_and_imports(tmp_path):
     exported = [dict(s, guide_mentions=0) for s in sitedb.export_sites(db)]
     sitedb.import_sites(db, list(enumerate(exported, 1)), "importer")
     assert sitedb.get_site(db, "jinggangshan-museum")["guide_mentions"] == 1
+
+
+@pytest.mark.parametrize("itineraries,message", [
+    ("- {id: a, title: t, url: u, kind: guide site, days: [{sites: [jinggangshan-nowhere]}]}",
+     "no site jinggangshan-nowhere"),
+    ("- {id: a, title: t, url: u, kind: rumour, days: [{sites: []}]}", "kind"),
+    ("- {id: a, title: t, url: u, kind: guide site, days: []}", "days"),
+    ("- {id: a, title: t, url: u, kind: guide site, days: [{sites: [], hotel: x}]}", "days"),
+])
+def test_build_refuses_bad_itineraries(tmp_path, itineraries, message):
+    data = _mini_data_with_areas(tmp_path, AREAS_YAML)
+    (data / "itineraries.yaml").write_text(itineraries)
+    with pytest.raises(InputError, match=message):
+        sitedb.build(tmp_path / "x.db", data)
+    assert not (tmp_path / "x.db").exists()
