@@ -87,6 +87,9 @@ LUNCH_INSIDE_AT = 12 * 60  # a long visit's lunch
 LONG_VISIT = 180  # visits at least this long take lunch inside
 ARRIVAL_BUFFER = 30  # minutes from a train or flight's arrival to leaving the station (luggage, taxi, car hire)
 NOW_BUFFER = 15  # "today" plans leave this long after now
+USEFUL_REST_OF_DAY = 240  # without a date, a trip starts today only if this much of the day is left
+LATE_DAY_MINUTES = 180  # a first day starting late lasts at least this long
+LATEST_FIRST_START = 21 * 60  # ... and starts by then, so that it ends by midnight
 OUTDOOR_THEMES = {"mountain", "forest", "waterfall", "river-lake", "village"}
 STRENUOUS_MINUTES = 240  # a mountain site with a visit this long is a hike
 
@@ -287,10 +290,19 @@ def effective_pace(request: TripRequest) -> Pace:
     return pace
 
 
+def default_start(now: dt.datetime, pace: Pace) -> dt.date:
+    """A request without a date starts today while at least USEFUL_REST_OF_DAY minutes of the day are left,
+    otherwise tomorrow (asked in the evening, "plan me a day" means tomorrow)."""
+    local = now.astimezone(CHINA_TZ) if now.tzinfo else now
+    left = pace.day_end - (local.hour * 60 + local.minute + NOW_BUFFER)
+    return local.date() if left >= USEFUL_REST_OF_DAY else local.date() + dt.timedelta(days=1)
+
+
 def day_frames(request: TripRequest, pace: Pace, dates: list[dt.date], now: dt.datetime) -> list[tuple[int, int]]:
     """(start, end) of each day in minutes after that day's midnight. The first day starts after the arrival
     (arrive_at + ARRIVAL_BUFFER) and, for a trip starting today, after now + NOW_BUFFER; a first day that
-    would start after its end has no visits (start = end)."""
+    starts late ends at least LATE_DAY_MINUTES later (time to reach the hotel or the trip's end, and the
+    evening's sights that are open; daylight and opening hours still bound every visit)."""
     frames = [(pace.day_start, pace.day_end) for _ in dates]
     first = pace.day_start
     if request.arrive_at is not None:
@@ -299,7 +311,8 @@ def day_frames(request: TripRequest, pace: Pace, dates: list[dt.date], now: dt.d
     if dates[0] == local_now.date():
         minute = local_now.hour * 60 + local_now.minute
         first = max(first, -(-(minute + NOW_BUFFER) // 5) * 5)  # round up to 5 minutes
-    frames[0] = (min(first, pace.day_end), pace.day_end)
+    first = min(first, LATEST_FIRST_START)
+    frames[0] = (first, max(pace.day_end, first + LATE_DAY_MINUTES))
     return frames
 
 
@@ -354,9 +367,9 @@ def _place_precision(db: sqlite_utils.Database) -> dict[str, int]:
 def build_model(db: sqlite_utils.Database, request: TripRequest, origin: Place, trip_end: Place,
                 provider, overnight: dict[int, Place] | None = None, now: dt.datetime | None = None) -> Model:
     now = now or now_in_china()
-    start = request.start_date or now.date()
-    dates = [start + dt.timedelta(days=d) for d in range(request.days)]
     pace = effective_pace(request)
+    start = request.start_date or default_start(now, pace)
+    dates = [start + dt.timedelta(days=d) for d in range(request.days)]
     frames = day_frames(request, pace, dates, now)
     focus = resolve_destination(db, request.destination) if request.destination else None
     towns = [Place(p["name_zh"], p["name_en"], p["lat"], p["lon"], p["kind"], p["id"])
@@ -434,11 +447,13 @@ def build_model(db: sqlite_utils.Database, request: TripRequest, origin: Place, 
 
 
 def _town_bonus(town: Place, focus: Focus | None, best_value: float) -> float:
-    """Half the best site's value for a town at the destination's centre, nothing beyond its radius + 30 km."""
+    """Up to the best site's value for a town at the destination's centre, falling off with the square of the
+    distance to nothing beyond its radius + 30 km: the base town (茨坪 for 井冈山) clearly beats the next
+    town 20 km further, so the trip keeps one base unless a night elsewhere gains more than a good site."""
     if focus is None or focus.lat is None:
         return 0.0
     km = haversine_km(town.lat, town.lon, focus.lat, focus.lon)
-    return 0.5 * best_value * max(0.0, 1 - km / (focus.radius_km + 30))
+    return best_value * max(0.0, 1 - km / (focus.radius_km + 30)) ** 2
 
 
 def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:

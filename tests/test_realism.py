@@ -189,3 +189,12 @@ def test_realism_corpus_and_bench_on_a_few_requests(shipped_db):
     by_id = {r["id"]: r for r in report["requests"]}
     assert by_id["jgs-only-2d"]["focus"] and by_id["jgs-only-2d"]["nights_at_destination"] == 1
     assert by_id["today-evening"]["covering_days"] == 1  # the arrival evening does not span lunchtime
+
+
+def test_a_request_without_a_date_starts_tomorrow_when_today_is_nearly_over(shipped_db):
+    from planner.trip import default_start
+
+    morning = dt.datetime(2027, 3, 3, 9, 0, tzinfo=CHINA_TZ)
+    evening = dt.datetime(2027, 3, 3, 19, 30, tzinfo=CHINA_TZ)
+    assert default_start(morning, PACES["normal"]) == dt.date(2027, 3, 3)
+    assert default_start(evening, PACES["normal"]) == dt.date(2027, 3, 4)
