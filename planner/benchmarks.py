@@ -65,13 +65,21 @@ class Instance:
 
 
 def family(name: str) -> str:
-    """'c101' -> 'c', 'rc104' -> 'rc', 'pr07' -> 'pr'."""
-    m = re.match(r"[a-zA-Z]+", name)
-    return m.group(0).lower() if m else name
+    """'c101' -> 'c', 'rc104' -> 'rc', 'pr07' -> 'pr'; the wide-window sets are families of their own:
+    'r205' -> 'r2', 'pr13' -> 'pr11-20' (Cordeau's pr11-pr20: the customers of pr01-pr10, wider windows)."""
+    m = re.match(r"([a-zA-Z]+)(\d*)", name)
+    if not m:
+        return name
+    letters, digits = m.group(1).lower(), m.group(2)
+    if letters == "pr" and digits and int(digits) > 10:
+        return "pr11-20"
+    if letters in ("c", "r", "rc") and len(digits) == 3 and digits[0] == "2":
+        return letters + "2"
+    return letters
 
 
 def default_scale(name: str) -> int:
-    return 100 if family(name) == "pr" else 10
+    return 100 if family(name).startswith("pr") else 10
 
 
 def _scaled(token: str, scale: int) -> int:

@@ -418,3 +418,20 @@ def test_bench_toptw_command_prints_answers_and_the_family_table():
         line for line in out.output.splitlines() if "routes [" in line]
     bad = CliRunner().invoke(bench_group, ["toptw", files[0], "--routes", "0,x"])
     assert bad.exit_code == 2 and "路线数" in bad.output and "routes" in bad.output
+
+
+def test_families_and_the_instances_outside_the_tuning_set():
+    assert family("pr13") == "pr11-20" and family("r205") == "r2" and family("rc201") == "rc2"
+    bench = Path(__file__).parent.parent / "bench" / "toptw"
+    bks = read_bks(bench / "bks.csv")
+    assert sorted({name for name, _ in bks}) == [f"pr{k}" for k in range(11, 21)]
+    assert {m for _, m in bks} == {1, 2, 3, 4}
+    for k in range(11, 21):
+        wide, narrow = read_instance(bench / f"pr{k}.txt"), read_instance(DATA / f"pr{k - 10:02d}.txt")
+        assert wide.scale == 100 and wide.tmax == narrow.tmax
+        # the customers of pr01-pr10 (bench/toptw/README.md), with another depot and other windows
+        assert (wide.x[1:], wide.y[1:], wide.service, wide.score) == (
+            narrow.x[1:], narrow.y[1:], narrow.service, narrow.score)
+        assert all(0 <= o < c <= wide.tmax for o, c in zip(wide.open[1:], wide.close[1:], strict=True))
+    (row,) = run_toptw([bench / "pr11.txt"], 2, time_limit=CAP, workers=1, params=Params(max_iterations=100))
+    assert check_routes(toptw_problem(bench / "pr11.txt", 2), row["route_nodes"]) == row["score"] <= row["bks"]
