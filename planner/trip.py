@@ -72,7 +72,7 @@ INF = 10**7  # a leg too long for the pace
 class Pace:
     day_start: int  # minutes after midnight
     day_end: int
-    max_leg_minutes: int  # longest drive between two sites (drives from and to the night's town are free)
+    max_leg_minutes: int  # longest drive between two sites (to and from the night's town: EVENING_DRIVE_MINUTES)
     long_visit_cap: int = 480  # a mountain day is shortened to this (a shorter walk, the cable car both ways)
 
 
@@ -87,6 +87,7 @@ LUNCH_INSIDE_AT = 12 * 60  # a long visit's lunch
 LONG_VISIT = 180  # visits at least this long take lunch inside
 ARRIVAL_BUFFER = 30  # minutes from a train or flight's arrival to leaving the station (luggage, taxi, car hire)
 NOW_BUFFER = 15  # "today" plans leave this long after now
+EVENING_DRIVE_MINUTES = 90  # longest drive between a site and the night's town, at any pace
 USEFUL_REST_OF_DAY = 240  # without a date, a trip starts today only if this much of the day is left
 LATE_DAY_MINUTES = 180  # a first day starting late lasts at least this long
 LATEST_FIRST_START = 21 * 60  # ... and starts by then, so that it ends by midnight
@@ -441,6 +442,13 @@ def build_model(db: sqlite_utils.Database, request: TripRequest, origin: Place, 
     km = base.km[np.ix_(index, index)]
     legs = minutes[first_site:, first_site:]
     minutes[first_site:, first_site:] = np.where(legs > pace.max_leg_minutes, INF, legs)
+    # A day that visits sites ends near the night's town, not with a long evening drive (a travel day with
+    # no sites still goes straight from town to town, uncapped).
+    evening_cap = EVENING_DRIVE_MINUTES
+    site_rows, town_rows = np.arange(first_site, len(nodes)), np.array(sorted(night_nodes), dtype=int)
+    for rows, cols in ((site_rows, town_rows), (town_rows, site_rows)):
+        block = minutes[np.ix_(rows, cols)]
+        minutes[np.ix_(rows, cols)] = np.where(block > evening_cap, INF, block)
     return Model(nodes, Matrix(minutes, km, base.source), night_nodes, list(range(first_site, len(nodes))),
                  values, service, windows, dates, pace, frames, focus, night_bonus, pairs,
                  [precision[r] for r in point_of])
