@@ -7,9 +7,9 @@ A focus is a set of "destination sites" plus, for places, a centre and a radius:
 - a site (by name, alias or id): that site, with the sites within SITE_RADIUS_KM around it;
 - a town, station or airport: the sites within PLACE_RADIUS_KM;
 - a theme (秋收起义, waterfalls, `autumn-harvest-uprising`): the sites with that theme, no centre.
-Names must match exactly (after trimming 县/市/区/风景名胜区 and the English "County", "City", "Scenic
-Area"): a destination is never silently replaced by a similar-sounding one; otherwise InputError lists the
-closest names.
+Ids of places and sites work too (the bot sends them). Names must match exactly (after trimming
+县/市/区/风景名胜区 and the English "County", "City", "Scenic Area"): a destination is never silently
+replaced by a similar-sounding one; otherwise InputError lists the closest names.
 
 How the planner uses a focus (planner.trip): destination sites get more value, sites far from the centre
 less, and beyond `leave_out_km(days)` none; overnight towns near the centre get a bonus, so a trip to 井冈山
@@ -33,6 +33,7 @@ from planner.sitedata import THEMES
 SITE_RADIUS_KM = 15.0
 PLACE_RADIUS_KM = 25.0
 MIN_RADIUS_KM = 10.0
+MIN_PLACE_SITES = 3
 _SUFFIXES_ZH = ("风景名胜区", "风景区", "景区", "国家森林公园", "自治县", "县", "市", "区")
 _SUFFIXES_EN = (" scenic area", " county", " city", " district", " mountain", " national forest park")
 
@@ -76,6 +77,9 @@ def resolve_destination(db: sqlite_utils.Database, text: str) -> Focus:
     if not text or len(text) > 100:
         raise InputError("destination", "the destination is a place or theme name of 1 to 100 characters",
                          "目的地须为 1 到 100 个字符的地名或主题")
+    place = next((p for p in sitedb.list_places(db) if p["id"] == text), None)
+    if place is not None:  # a place id (the bot's understanding sends ids): resolve its name, so that 井冈山市
+        text = place["name_zh"]  # means the 井冈山 scenic area and county rather than a 25-km circle
     key = _key(text)
     sites = sitedb.list_sites(db)
     theme = _theme(key, sites)
@@ -139,9 +143,12 @@ def _place(db: sqlite_utils.Database, key: str, text: str, sites: list[dict]) ->
         if place.kind == "site":
             continue
         if name == text or _key(name) == key:
-            near = [s for s in sites if haversine_m(place.lat, place.lon, s["lat"], s["lon"]) <= PLACE_RADIUS_KM * 1000]
-            return Focus("place", place.name_zh, place.name_en, frozenset(s["id"] for s in near),
-                         place.lat, place.lon, PLACE_RADIUS_KM)
+            # the sites within PLACE_RADIUS_KM, and at least the MIN_PLACE_SITES nearest (a station in a city)
+            by_distance = sorted((haversine_m(place.lat, place.lon, s["lat"], s["lon"]) / 1000, s["id"])
+                                 for s in sites)
+            radius = max(PLACE_RADIUS_KM, by_distance[min(MIN_PLACE_SITES, len(by_distance)) - 1][0])
+            near = frozenset(i for km, i in by_distance if km <= radius)
+            return Focus("place", place.name_zh, place.name_en, near, place.lat, place.lon, radius)
     return None
 
 

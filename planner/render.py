@@ -52,6 +52,10 @@ def itinerary_text(itinerary: dict, lang: str = "zh") -> str:
     for missed in itinerary["unreached_must"]:
         reason = missed["reason_zh" if zh else "reason_en"]
         lines.append(f"{'未能安排必去景点' if zh else 'Could not include must-see'}: {missed[name]} — {reason}")
+    if "no-car" in (itinerary.get("request") or {}).get("party", []):
+        lines.append("行程按驾车时间安排：没有车的话，景点之间请包车或打车（时间相近）；不含公交、火车班次。" if zh else
+                     "Times are for driving: without a car, hire a car with driver or take taxis between sites "
+                     "(similar times); this plan has no bus or train timetables.")
     tickets = itinerary.get("tickets")
     if tickets and (tickets["lines"] or tickets["unknown"]):
         parts = [f"{line[name]} {line['cny']:g}" for line in tickets["lines"]]

@@ -198,3 +198,10 @@ def test_a_request_without_a_date_starts_tomorrow_when_today_is_nearly_over(ship
     evening = dt.datetime(2027, 3, 3, 19, 30, tzinfo=CHINA_TZ)
     assert default_start(morning, PACES["normal"]) == dt.date(2027, 3, 3)
     assert default_start(evening, PACES["normal"]) == dt.date(2027, 3, 4)
+
+
+def test_destination_ids_from_the_bot_resolve_like_their_names(shipped_db):
+    county = resolve_destination(shipped_db, "county-430225")
+    assert county.name_zh == resolve_destination(shipped_db, "炎陵").name_zh
+    station = resolve_destination(shipped_db, "changsha-south-station")  # no site within 25 km of it
+    assert station.kind == "place" and len(station.site_ids) >= 3
