@@ -14,16 +14,13 @@ from planner.errors import InputError
 from planner.places import suggest
 from web import openapi, planning
 from web.errors import api_error
+from web.public import public_site
 from web.sites_bp import SITE_ID, _arg, _positive_int, find_sites, read_filters
 from web.storage import get_db
 
 api_bp = Blueprint("api", __name__, url_prefix="/api")
 
 MAX_PER_PAGE = 200
-
-
-def public_site(site: dict) -> dict:
-    return {k: v for k, v in site.items() if k != "hidden"}
 
 
 @api_bp.get("/sites")
@@ -96,7 +93,8 @@ def plan():
     share = body.get("share", False)
     if not isinstance(share, bool):
         raise InputError("share", "must be true or false", "须为 true 或 false")
-    itinerary = planning.solve(trip)
+    only_must = planning.read_only_must(lambda name: [body[name]] if body.get(name) is not None else [])
+    itinerary = planning.solve(trip, only_must=only_must)
     if share:
         plan_id = planning.store_plan(get_db(), itinerary)
         itinerary = {**itinerary, "share_url": url_for("planner.shared", plan_id=plan_id, _external=True)}

@@ -26,6 +26,37 @@ def osm_url(lat: float, lon: float) -> str:
            f"#map=16/{lat:.5f}/{lon:.5f}"
 
 
+def amap_search_url(lat: float, lon: float, name: str) -> str:
+    """Amap's search URI for a place whose point is only an estimate: it searches by name around the estimate
+    (GCJ-02) instead of pinning a point that may be kilometres off."""
+    glat, glon = wgs84_to_gcj02(lat, lon)
+    return (f"https://uri.amap.com/search?keyword={quote(name, safe='')}&center={glon:.6f},{glat:.6f}"
+            "&src=hongtu&coordinate=gaode&callnative=1")
+
+
+def osm_search_url(lat: float, lon: float, name: str) -> str:
+    return f"https://www.openstreetmap.org/search?{urlencode({'query': name})}#map=12/{lat:.5f}/{lon:.5f}"
+
+
+APPROXIMATE_M = 1000  # worse than this, a point is "approximate": no exact pin, navigation searches by name
+
+
+def is_approximate(point: dict) -> bool:
+    """A stop's `approximate` flag (from the planner), else its precision (stops and sites alike)."""
+    if "approximate" in point:
+        return bool(point["approximate"])
+    precision = point.get("precision_m", point.get("coord_precision_m"))
+    return isinstance(precision, int | float) and precision > APPROXIMATE_M
+
+
+def nav_links(point: dict) -> tuple[str, str]:
+    """(Amap, OpenStreetMap) links for a stop or site: the point when it is precise, a name search if not."""
+    lat, lon, name = point["lat"], point["lon"], point["name_zh"]
+    if is_approximate(point):
+        return amap_search_url(lat, lon, name), osm_search_url(lat, lon, name)
+    return amap_url(lat, lon, name), osm_url(lat, lon)
+
+
 def _local(stamp: str) -> dt.datetime:
     return dt.datetime.fromisoformat(stamp).replace(tzinfo=CHINA_TZ)
 

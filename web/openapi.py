@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from planner.sitedata import CATEGORIES, DESIGNATIONS, FIELDS, THEMES
-from planner.trip import MAX_DAYS, PACES
+from planner.trip import MAX_DAYS, MAX_SEED, PACES, PARTY
+
+# Curators' working notes: kept in the curator area, never in public pages or the public API.
+INTERNAL_FIELDS = ("hidden", "coord_source", "importance_basis", "ticket_note")
 
 _ERROR = {"description": "Bad input: the body names the field", "content": {"application/json": {
     "schema": {"$ref": "#/components/schemas/Error"}}}}
@@ -24,27 +27,32 @@ def _site_schema() -> dict:
         "themes": {"type": "array", "items": {"type": "string", "enum": list(THEMES)}},
         "county_adcode": {"type": "integer"},
         "lat": {"type": "number", "description": "WGS-84"}, "lon": {"type": "number", "description": "WGS-84"},
-        "coord_precision_m": {"type": "integer"}, "coord_source": {"type": "string"},
+        "coord_precision_m": {"type": "integer", "description": "how far off the point may be, in metres"},
+        "approximate": {"type": "boolean", "description": "true when the point may be more than 1 km off"},
         "visit_minutes": {"type": "integer"},
         "hours": {"type": "object", "description": "per weekday (mon..sun) a list of [open, close] HH:MM pairs; "
                   "an empty list is closed", "additionalProperties": {"type": "array"}},
         "seasons": {"type": "array", "items": {"type": "object"}},
         "ticket_cny": {"type": ["number", "null"], "description": "0 is free, null unknown"},
-        "ticket_note": {"type": ["string", "null"]},
         "designations": {"type": "array", "items": {"type": "string", "enum": list(DESIGNATIONS)}},
         "summary_zh": {"type": "string"}, "summary_en": {"type": "string"},
         "history_zh": {"type": "string"}, "history_en": {"type": "string"},
         "importance": {"type": "integer", "minimum": 20, "maximum": 100},
-        "importance_basis": {"type": "string"},
-        "sources": {"type": "array", "items": {"type": "object", "properties": {
-            "url": {"type": "string"}, "title": {"type": "string"}, "facts": string_list}}},
-        "unverified": string_list, "last_verified": {"type": "string", "format": "date"},
+        "sources": {"type": "array", "description": "published sources (web pages) of the site's facts",
+                    "items": {"type": "object", "properties": {"url": {"type": "string"},
+                                                               "title": {"type": "string"}}}},
+        "unverified": {**string_list, "description": "facts not yet confirmed: any of coords, hours, ticket, "
+                       "visit_minutes, history, summary, designations, seasons"},
+        "unverified_text": {"type": "object", "description": "the same in words",
+                            "properties": {"zh": string_list, "en": string_list}},
+        "last_verified": {"type": "string", "format": "date"},
         "version": {"type": "integer", "description": "raised by one on every change"},
         "area": {"type": ["string", "null"], "description": "id of the ticketed scenic area the site is inside"},
         "guide_mentions": {"type": "integer", "description": "published itineraries that visit the site"},
     }
-    assert set(FIELDS) - {"hidden"} <= set(props)
-    return {"type": "object", "properties": props, "required": [f for f in FIELDS if f != "hidden"]}
+    assert set(FIELDS) - set(INTERNAL_FIELDS) <= set(props)
+    return {"type": "object", "properties": props,
+            "required": [f for f in FIELDS if f not in INTERNAL_FIELDS and f in props]}
 
 
 def _endpoint_schema() -> dict:
@@ -63,7 +71,13 @@ def _stop_schema() -> dict:
         "depart": stamp, "travel_minutes": {"type": "integer"}, "distance_km": {"type": "number"},
         "visit_minutes": {"type": "integer"}, "category": {"type": "string"},
         "summary_zh": {"type": "string"}, "summary_en": {"type": "string"},
-        "ticket_cny": {"type": ["number", "null"]}, "importance": {"type": "integer"}}}
+        "ticket_cny": {"type": ["number", "null"]}, "importance": {"type": "integer"},
+        "precision_m": {"type": "integer", "description": "how far off the point may be, in metres"},
+        "approximate": {"type": "boolean", "description": "precision worse than 1 km: show 'approximate "
+                        "location' and navigate by name, not to the point"},
+        "area": {"oneOf": [{"type": "null"}, {"$ref": "#/components/schemas/AreaRef"}]},
+        "ticket_in_area": {"type": "boolean", "description": "covered by the area's ticket, listed once in "
+                           "the itinerary's tickets"}}}
 
 
 def _plan_request_schema() -> dict:
@@ -86,6 +100,17 @@ def _plan_request_schema() -> dict:
         "themes": {"type": "array", "items": {"type": "string", "enum": list(THEMES)}},
         "pace": {"type": "string", "enum": list(PACES), "default": "normal"},
         "must": ids, "avoid": ids,
+        "destination": {"type": "string", "maxLength": 100, "description": "where the trip should focus: a "
+                        "town, county, scenic area, site or theme (default: wherever is best from the origin)"},
+        "party": {"type": "array", "items": {"type": "string", "enum": list(PARTY)}},
+        "arrive_at": {"type": "string", "pattern": "^([01][0-9]|2[0-3]):[0-5][0-9]$",
+                      "description": "HH:MM when the traveller is at the origin on day 1 (a train's arrival)"},
+        "pin": {"type": "object", "additionalProperties": {"type": "integer", "minimum": 0},
+                "description": "site id -> day index from 0 (0 is the first day): visit that site that day"},
+        "seed": {"type": "integer", "minimum": 0, "maximum": MAX_SEED, "default": 0,
+                 "description": "the same request with the same seed gives the same plan"},
+        "only_must": {"type": "boolean", "default": False,
+                      "description": "visit the must-see and pinned sites only, add no others"},
         "time_limit": {"type": "number", "minimum": 0.1, "maximum": 5, "default": 1.0,
                        "description": "seconds for the optimiser"},
         "share": {"type": "boolean", "default": False,
@@ -161,8 +186,14 @@ def document(server_url: str) -> dict:
             "PlanRequest": _plan_request_schema(),
             "Endpoint": _endpoint_schema(),
             "Stop": _stop_schema(),
+            "AreaRef": {"type": "object", "properties": {"id": {"type": "string"}, "name_zh": {"type": "string"},
+                                                         "name_en": {"type": "string"}}},
             "Day": {"type": "object", "properties": {
                 "date": {"type": "string", "format": "date"},
+                "lunch": {"type": ["object", "null"], "description": "the lunch break", "properties": {
+                    "start": {"type": "string"}, "end": {"type": "string"}, "near_zh": {"type": "string"},
+                    "near_en": {"type": "string"}}},
+                "sunset": {"type": "string", "description": "HH:MM local sunset: no outdoor visit after it"},
                 "start": {"$ref": "#/components/schemas/Endpoint"},
                 "stops": {"type": "array", "items": {"$ref": "#/components/schemas/Stop"}},
                 "end": {"$ref": "#/components/schemas/Endpoint"}}},
@@ -177,6 +208,17 @@ def document(server_url: str) -> dict:
                                                             "seconds": {"type": "number"}}},
                 "travel_source": {"type": "string"},
                 "request": {"type": "object"},
+                "seed": {"type": "integer"},
+                "destination": {"type": ["object", "null"], "properties": {"name_zh": {"type": "string"},
+                                                                           "name_en": {"type": "string"}}},
+                "tickets": {"type": "object", "description": "one line per ticketed scenic area (bought once) and "
+                            "per priced site outside one; unknown prices are listed, not added", "properties": {
+                    "total_cny": {"type": "number"},
+                    "lines": {"type": "array", "items": {"type": "object", "properties": {
+                        "kind": {"type": "string", "enum": ["area", "site"]}, "id": {"type": "string"},
+                        "name_zh": {"type": "string"}, "name_en": {"type": "string"}, "cny": {"type": "number"}}}},
+                    "unknown": {"type": "array", "items": {"type": "object", "properties": {
+                        "id": {"type": "string"}, "name_zh": {"type": "string"}, "name_en": {"type": "string"}}}}}},
                 "share_url": {"type": "string", "description": "only when the request asked for share"}}},
         }},
     }

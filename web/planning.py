@@ -29,16 +29,29 @@ from flask import Flask, current_app
 from planner import db as sitedb
 from planner.errors import InputError
 from planner.sitedata import THEMES
-from planner.trip import MAX_DAYS, PACES, TripRequest, parse_interests, solve_trip, today_in_china
+from planner.trip import (
+    MAX_DAYS,
+    MAX_SEED,
+    PACES,
+    PARTY,
+    TripRequest,
+    parse_interests,
+    solve_trip,
+    today_in_china,
+)
 from web.storage import get_db
 
 PLAN_ID = re.compile(r"^[A-Za-z0-9_-]{6,32}$")
 SITE_ID = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
-MAX_LIST = 30
+MAX_LIST = 80  # a changed 10-day plan keeps every stop as a must-see, so more than a form would ever send
 MAX_TEXT = 100
 MAX_AHEAD_DAYS = 730
 REQUEST_KEYS = {"origin", "from", "end", "to", "days", "start_date", "date", "interests", "themes", "pace",
-                "must", "avoid", "time_limit"}
+                "must", "avoid", "time_limit", "destination", "party", "arrive_at", "pin", "seed", "only_must"}
+LIST_KEYS = ("interests", "themes", "must", "avoid", "party")
+PIN_TEXT = re.compile(r"^([a-z0-9]+(?:-[a-z0-9]+)*):(\d{1,2})$")
+CLOCK = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
+TRUE_WORDS = ("1", "true", "yes", "on")
 
 
 CANONICAL = {"from": "origin", "to": "end", "date": "start_date"}
@@ -203,6 +216,81 @@ def _themes(values: list) -> list[str]:
     return themes
 
 
+def _party(values: list) -> list[str]:
+    party: list[str] = []
+    for value in values:
+        if not isinstance(value, str):
+            raise InputError("party", "party is text", "同行人员须为文本")
+        for part in value.split(","):
+            part = part.strip()
+            if part and part not in PARTY:
+                raise InputError("party", f"{part[:40]!r} is not one of {', '.join(PARTY)}",
+                                 f"{part[:40]!r} 不是 children（儿童）、seniors（老人）或 no-car（无车）")
+            if part and part not in party:
+                party.append(part)
+    return party
+
+
+def _arrive_at(value) -> dt.time | None:
+    if value is None:
+        return None
+    match = CLOCK.match(value.strip()) if isinstance(value, str) else None
+    if not match:
+        raise InputError("arrive_at", "the arrival time is a time of day HH:MM, e.g. 10:45",
+                         "到达时间须为 HH:MM，例如 10:45")
+    return dt.time(int(match.group(1)), int(match.group(2)))
+
+
+def _pin(values: list, days: int) -> dict[str, int]:
+    """Site id -> day index from 0. JSON sends that object as it is; forms and links send 'site-id:N' with N
+    the day number as travellers count it (day 1 is the first day)."""
+    pins: dict[str, int] = {}
+    for value in values:
+        if isinstance(value, dict):
+            items = list(value.items())
+        elif isinstance(value, str):
+            items = []
+            for part in (p.strip() for p in value.split(",")):
+                match = PIN_TEXT.match(part) if part else None
+                if part and not match:
+                    raise InputError("pin", f"{part[:40]!r} is not 'site-id:day'",
+                                     f"{part[:40]!r} 须为「景点编号:第几天」")
+                if match:
+                    items.append((match.group(1), int(match.group(2)) - 1))
+        else:
+            raise InputError("pin", "pin maps site ids to days", "pin 须为「景点编号 → 第几天」")
+        for site_id, day in items:
+            if not isinstance(site_id, str) or len(site_id) > 80 or not SITE_ID.match(site_id):
+                raise InputError("pin", f"{str(site_id)[:40]!r} is not a site id",
+                                 f"{str(site_id)[:40]!r} 不是景点编号")
+            if isinstance(day, bool) or not isinstance(day, int) or not 0 <= day < days:
+                raise InputError("pin", f"{site_id}: that day is not in this {days}-day trip",
+                                 f"{site_id}：这一天不在 {days} 天的行程内")
+            pins[site_id] = day
+    if len(pins) > MAX_LIST:
+        raise InputError("pin", f"at most {MAX_LIST} sites", f"最多 {MAX_LIST} 个景点")
+    return pins
+
+
+def _seed(value) -> int:
+    if value is None:
+        return 0
+    return _int(value, "seed", 0, MAX_SEED, (f"the seed is a whole number from 0 to {MAX_SEED}",
+                                             f"随机种子须为 0 到 {MAX_SEED} 的整数"))
+
+
+def read_only_must(getlist: Callable[[str], list]) -> bool:
+    """only_must: visit the must-see sites and nothing else (a plan with a stop dropped keeps just the rest)."""
+    value = _one(getlist, "only_must", "only_must")
+    if value is None or value is False:
+        return False
+    if value is True or (isinstance(value, str) and value.strip().lower() in TRUE_WORDS):
+        return True
+    if isinstance(value, str) and value.strip().lower() in ("0", "false", "no", "off"):
+        return False
+    raise InputError("only_must", "must be true or false", "须为 true 或 false")
+
+
 def read_request(getlist: Callable[[str], list], *, default_time_limit: float, max_time_limit: float,
                  allow_time_limit: bool = False) -> TripRequest:
     """A TripRequest from named values (`getlist(name)` -> list); InputError names the first bad field."""
@@ -238,7 +326,11 @@ def read_request(getlist: Callable[[str], list], *, default_time_limit: float, m
             raise InputError("time_limit", f"between 0.1 and {max_time_limit} seconds",
                              f"须在 0.1 到 {max_time_limit} 秒之间")
     return TripRequest(origin=origin, days=days, start_date=start_date, end=end, interests=interests,
-                       themes=themes, pace=pace, must=must, avoid=avoid, time_limit=time_limit)
+                       themes=themes, pace=pace, must=must, avoid=avoid, time_limit=time_limit,
+                       destination=_text(_one(getlist, "destination", "destination"), "destination"),
+                       party=_party(_values(getlist, "party")),
+                       arrive_at=_arrive_at(_one(getlist, "arrive_at", "arrive_at")),
+                       pin=_pin(_values(getlist, "pin"), days), seed=_seed(_one(getlist, "seed", "seed")))
 
 
 def request_from_json(body) -> TripRequest:
@@ -252,7 +344,7 @@ def request_from_json(body) -> TripRequest:
         value = body.get(name)
         if value is None:
             return []
-        if name in ("interests", "themes", "must", "avoid") and isinstance(value, list):
+        if name in LIST_KEYS and isinstance(value, list):
             return value
         if isinstance(value, list) and name not in ("origin", "from", "end", "to"):
             raise InputError(CANONICAL.get(name, name), "must be a single value, not a list", "须为单个值，不能是列表")
@@ -269,8 +361,8 @@ def request_from_args(args) -> TripRequest:
                         max_time_limit=cfg["PLAN_MAX_TIME_LIMIT"])
 
 
-def request_query(request_dict: dict) -> str:
-    """The query string of the request link for an itinerary's `request` object."""
+def request_params(request_dict: dict) -> list[tuple[str, str]]:
+    """The request link's parameters for an itinerary's `request` object (as the planner echoes it)."""
     params: list[tuple[str, str]] = []
     origin = request_dict.get("origin")
     params.append(("from", ",".join(map(str, origin)) if isinstance(origin, list) else str(origin or "")))
@@ -280,6 +372,8 @@ def request_query(request_dict: dict) -> str:
     end = request_dict.get("end")
     if end:
         params.append(("to", ",".join(map(str, end)) if isinstance(end, list) else str(end)))
+    if request_dict.get("destination"):
+        params.append(("destination", str(request_dict["destination"])))
     weights = request_dict.get("interests") or {}
     if weights and any(v not in (0, 1) for v in weights.values()):
         params.append(("interests", ",".join(f"{k}:{v:g}" for k, v in weights.items() if v)))
@@ -287,9 +381,71 @@ def request_query(request_dict: dict) -> str:
         params += [("interests", k) for k, v in weights.items() if v]
     params += [("themes", theme) for theme in request_dict.get("themes") or []]
     params.append(("pace", request_dict.get("pace") or "normal"))
+    params += [("party", p) for p in request_dict.get("party") or []]
+    if request_dict.get("arrive_at"):
+        params.append(("arrive_at", str(request_dict["arrive_at"])))
     params += [("must", s) for s in request_dict.get("must") or []]
+    params += [("pin", f"{s}:{day + 1}") for s, day in (request_dict.get("pin") or {}).items()]
     params += [("avoid", s) for s in request_dict.get("avoid") or []]
-    return urlencode(params)
+    if request_dict.get("only_must"):
+        params.append(("only_must", "1"))
+    if request_dict.get("seed"):
+        params.append(("seed", str(request_dict["seed"])))
+    return params
+
+
+def request_query(request_dict: dict) -> str:
+    """The query string of the request link for an itinerary's `request` object."""
+    return urlencode(request_params(request_dict))
+
+
+# ---------------------------------------------------------------- changing a plan
+
+CHANGES = ("drop", "swap", "pin", "add-day")
+
+
+def changed_params(itinerary: dict, action: str, site_id: str | None, day: int | None,
+                   listed: set[str]) -> list[tuple[str, str]]:
+    """The request of a changed plan: every stop that stays becomes a must-see pinned to its current day (so
+    the re-plan keeps the rest of the trip), with the same seed. `drop` visits only what is left; `swap` lets
+    the planner put another site in its place; `pin` moves a stop to `day` (index from 0); `add-day` adds a
+    day at the end. `listed` is the ids of sites still published (a hidden one can no longer be kept)."""
+    if action not in CHANGES:
+        raise InputError("action", "choose drop, swap, pin or add-day",
+                         "请选择 drop（删除）、swap（换一个）、pin（指定日期）或 add-day（加一天）")
+    request = dict(itinerary.get("request") or {})
+    stops = {stop["site_id"]: d for d, day_ in enumerate(itinerary.get("days") or [])
+             for stop in day_.get("stops") or []}
+    if action != "add-day" and site_id not in stops:
+        raise InputError("site", "that site is not a stop of this plan", "这个景点不在此行程中")
+    days = int(request.get("days") or len(itinerary.get("days") or []) or 1)
+    if action == "add-day":
+        if days >= MAX_DAYS:
+            raise InputError("days", f"a trip lasts 1 to {MAX_DAYS} days", f"行程天数须为 1 到 {MAX_DAYS} 天")
+        days += 1
+    if action == "pin" and (isinstance(day, bool) or not isinstance(day, int) or not 0 <= day < days):
+        raise InputError("day", f"choose a day from 1 to {days}", f"请选择第 1 到第 {days} 天")
+    pins = {s: d for s, d in (request.get("pin") or {}).items() if s in listed}
+    pins.update({s: d for s, d in stops.items() if s in listed})
+    must = [s for s in request.get("must") or [] if s in listed]
+    must += [s for s in stops if s in listed and s not in must]
+    avoid = list(request.get("avoid") or [])
+    if action in ("drop", "swap"):
+        must = [s for s in must if s != site_id]
+        pins.pop(site_id, None)
+        avoid += [] if site_id in avoid else [site_id]
+    elif action == "pin":
+        pins[site_id] = day
+    # Only a drop (and a later pin of a dropped-from plan) keeps the trip to the sites left; a swap or a new day
+    # asks the planner to fill the free time.
+    only_must = action == "drop" or (action == "pin" and bool(request.get("only_must")))
+    request.update(days=days, must=must, pin=pins, avoid=avoid, only_must=only_must,
+                   seed=itinerary.get("seed", request.get("seed", 0)))
+    return request_params(request)
+
+
+def getlist_of(params: list[tuple[str, str]]) -> Callable[[str], list]:
+    return lambda name: [v for k, v in params if k == name]
 
 
 # ---------------------------------------------------------------- solving
@@ -377,7 +533,19 @@ def _share_of_time(request: TripRequest, workers: int, in_flight: int) -> TripRe
     return dataclasses.replace(request, time_limit=min(request.time_limit, limit))
 
 
-def solve(request: TripRequest) -> dict:
+def solve(request: TripRequest, *, only_must: bool = False) -> dict:
+    """The itinerary for `request`; with `only_must`, no site other than the must-sees and pinned ones is
+    visited (the echoed request keeps the traveller's own avoid list and says only_must)."""
+    if not only_must:
+        return _solve(request)
+    keep = set(request.must) | set(request.pin)
+    others = [s["id"] for s in sitedb.list_sites(get_db()) if s["id"] not in keep and s["id"] not in request.avoid]
+    itinerary = _solve(dataclasses.replace(request, avoid=[*request.avoid, *others]))
+    itinerary["request"] = {**itinerary.get("request", {}), "avoid": list(request.avoid), "only_must": True}
+    return itinerary
+
+
+def _solve(request: TripRequest) -> dict:
     global _in_flight
     app = current_app._get_current_object()
     pool = _pool(app)

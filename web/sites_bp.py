@@ -9,9 +9,10 @@ from flask import Blueprint, abort, render_template, request
 
 from planner import db as sitedb
 from planner.errors import InputError
-from planner.hours import DAYS, format_hours
+from planner.hours import DAYS
 from planner.sitedata import CATEGORIES, DESIGNATIONS, THEMES
-from web import exports
+from web import exports, public
+from web.i18n import current_lang
 from web.storage import get_db
 
 sites_bp = Blueprint("sites", __name__)
@@ -85,8 +86,7 @@ def index():
     if page > pages:
         raise InputError("page", f"there are only {pages} page(s)", f"只有 {pages} 页")
     shown = found[(page - 1) * PER_PAGE: page * PER_PAGE]
-    map_data = {"sites": [{"id": s["id"], "name_zh": s["name_zh"], "name_en": s["name_en"], "lat": s["lat"],
-                           "lon": s["lon"], "category": s["category"]} for s in found]}
+    map_data = {"sites": [_map_site(s) for s in found]}
     query_base = {k: v for k, v in request.args.items() if k in ("county", "category", "theme", "designation", "q")}
     return render_template("sites.html", sites=shown, total=len(found), page=page, pages=pages, filters=filters,
                            counties=counties(db), categories=CATEGORIES, themes=list(THEMES),
@@ -94,12 +94,17 @@ def index():
 
 
 def hours_rows(hours: dict) -> list[tuple[str, str]]:
-    return [(day, ", ".join(f"{a}–{b}" for a, b in hours.get(day, [])) or "") for day in DAYS]
+    names = public.WEEKDAY_WORDS[current_lang()]
+    return [(names[i], ", ".join(f"{a}–{b}" for a, b in hours.get(day, [])) or "") for i, day in enumerate(DAYS)]
 
 
-def safe_url(url: str) -> str | None:
-    """Only http(s) sources become links; anything else is shown as text."""
-    return url if isinstance(url, str) and re.match(r"^https?://[^\s]+$", url) else None
+def _area_of(db, site: dict) -> dict | None:
+    if not site.get("area"):
+        return None
+    try:
+        return sitedb.get_area(db, site["area"])
+    except Exception:  # noqa: BLE001 - a database from before scenic areas
+        return None
 
 
 @sites_bp.get("/sites/<site_id>")
@@ -111,10 +116,20 @@ def page(site_id: str):
     if site is None:
         abort(404)
     county = counties(db).get(site["county_adcode"])
-    seasons = [{"from": s["from"], "to": s["to"], "hours": format_hours(s["hours"])} for s in site["seasons"]]
-    map_data = {"sites": [{"id": site["id"], "name_zh": site["name_zh"], "name_en": site["name_en"],
-                           "lat": site["lat"], "lon": site["lon"], "category": site["category"]}]}
-    return render_template("site.html", site=site, county=county, hours_text=format_hours(site["hours"]),
+    lang = current_lang()
+    seasons = [{"from": s["from"], "to": s["to"], "hours": public.hours_words(s["hours"], lang)}
+               for s in site["seasons"]]
+    approximate = exports.is_approximate(site)
+    map_data = {"sites": [{**_map_site(site), "approximate": approximate,
+                           "precision_m": site["coord_precision_m"]}]}
+    amap, osm = exports.nav_links(site)
+    return render_template("site.html", site=site, county=county, hours_text=public.hours_words(site["hours"], lang),
                            hours_rows=hours_rows(site["hours"]), seasons=seasons, map_data=map_data,
-                           amap=exports.amap_url(site["lat"], site["lon"], site["name_zh"]),
-                           osm=exports.osm_url(site["lat"], site["lon"]), safe_url=safe_url)
+                           amap=amap, osm=osm, approximate=approximate, area=_area_of(db, site),
+                           sources=public.public_sources(site["sources"]),
+                           unverified=public.unverified_words(site["unverified"], lang))
+
+
+def _map_site(site: dict) -> dict:
+    return {"id": site["id"], "name_zh": site["name_zh"], "name_en": site["name_en"], "lat": site["lat"],
+            "lon": site["lon"], "category": site["category"], "approximate": exports.is_approximate(site)}
