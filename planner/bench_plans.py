@@ -8,7 +8,7 @@ import time
 
 import sqlite_utils
 
-from planner.trip import TripRequest, default_time_limit, solve_trip, today_in_china
+from planner.trip import TripRequest, solve_trip, today_in_china
 
 # (origin, days, pace, interests, end): several origins, 1-7 days, each pace.
 REQUESTS = [
@@ -29,8 +29,12 @@ REQUESTS = [
 
 
 def _request(origin, days, pace, interests, end, start: dt.date, limit: float | None) -> TripRequest:
+    """limit None: the product's default (a seeded iteration budget); otherwise a search of `limit` seconds
+    (an iteration budget too large to finish first), the reference."""
+    if limit is None:
+        return TripRequest(origin=origin, days=days, start_date=start, end=end, interests=interests, pace=pace)
     return TripRequest(origin=origin, days=days, start_date=start, end=end, interests=interests, pace=pace,
-                       time_limit=limit if limit is not None else default_time_limit(days))
+                       time_limit=limit, iterations=1_000_000)
 
 
 def run_plan_benchmark(db: sqlite_utils.Database, reference_limit: float = 30.0) -> dict:
