@@ -280,10 +280,12 @@ def test_plan_form_shared_link_and_downloads(client):
 
     ics = client.get(f"/p/{plan_id}/calendar.ics")
     assert ics.mimetype == "text/calendar" and "attachment" in ics.headers["Content-Disposition"]
-    events = Calendar.from_ical(ics.data).walk("VEVENT")
+    events = [e for e in Calendar.from_ical(ics.data).walk("VEVENT") if str(e["SUMMARY"]) != "午餐"]
     assert len(events) == len(numbers)
-    for event in events:
-        assert event["LOCATION"] and event["DESCRIPTION"] and event.get("GEO")
+    approximate = {s["number"] for day in data["days"] for s in day["stops"] if s["approximate"]}
+    for number, event in enumerate(events, 1):
+        assert event["LOCATION"] and event["DESCRIPTION"]
+        assert (event.get("GEO") is None) == (number in approximate)
         start, end = event.decoded("DTSTART"), event.decoded("DTEND")
         assert start.tzinfo is not None and start < end
 
@@ -784,3 +786,262 @@ def test_a_plan_alone_gets_every_search_chain_and_shared_cores_one_each():
     request = TripRequest(origin="x", days=1, time_limit=1.0)
     assert planning._share_of_time(request, 8, 1).chains is None  # planner.trip.default_chains()
     assert planning._share_of_time(request, 8, 2).chains == 1
+
+
+# ---------------------------------------------------------------- issue 9: what an itinerary shows
+
+def _stop(site_id: str, name_zh: str, name_en: str, start: str, end: str, **extra) -> dict:
+    return {"site_id": site_id, "name_zh": name_zh, "name_en": name_en, "lat": 26.6, "lon": 114.15,
+            "arrive": start, "visit_start": start, "depart": end, "travel_minutes": 20, "distance_km": 9.5,
+            "visit_minutes": 60, "category": "red", "summary_zh": "简介。", "summary_en": "About.",
+            "ticket_cny": 190.0, "importance": 80} | extra
+
+
+def constructed_itinerary(**changes) -> dict:
+    """Two days over the mini database's sites with every field of the issue-9 contract."""
+    area = {"id": "jinggangshan", "name_zh": "井冈山风景名胜区", "name_en": "Jinggangshan Scenic Area"}
+    date0, date1 = (today_in_china() + dt.timedelta(days=d) for d in (3, 4))
+    place = {"name": "茨坪", "name_zh": "茨坪", "name_en": "Ciping", "kind": "town", "lat": 26.57, "lon": 114.16}
+    stops0 = [
+        _stop("jinggangshan-huangyangjie", "黄洋界哨口", "Huangyangjie Sentry Post", f"{date0}T09:00",
+              f"{date0}T10:00", precision_m=100, approximate=False, area=area, ticket_in_area=True),
+        _stop("jinggangshan-longtan", "龙潭瀑布群", "Longtan Waterfalls", f"{date0}T14:00", f"{date0}T16:00",
+              lat=26.595, lon=114.15, precision_m=2000, approximate=True, area=area, ticket_in_area=True),
+    ]
+    stops1 = [_stop("jinggangshan-museum", "井冈山革命博物馆", "Jinggangshan Revolution Museum", f"{date1}T09:00",
+                    f"{date1}T11:00", precision_m=300, approximate=False, area=None, ticket_in_area=False,
+                    ticket_cny=None)]
+    days = []
+    for date, stops, lunch_at in ((date0, stops0, "12:00"), (date1, stops1, "11:30")):
+        days.append({"date": str(date), "start": {**place, "time": f"{date}T08:30"},
+                     "end": {**place, "time": f"{date}T17:00", "travel_minutes": 10, "distance_km": 4.0},
+                     "stops": stops, "sunset": "17:31",
+                     "lunch": {"start": f"{date}T{lunch_at}", "end": f"{date}T{lunch_at[:2]}:45",
+                               "near_zh": f"茨坪镇{XSS}", "near_en": f"Ciping town {XSS}"}})
+    return {"days": days, "score": 10.0, "unreached_must": [], "solver": {"status": "feasible", "seconds": 0.1},
+            "travel_source": "estimate", "seed": 7,
+            "destination": {"name_zh": "井冈山风景名胜区", "name_en": "Jinggangshan Scenic Area"},
+            "tickets": {"total_cny": 190.0, "lines": [{"kind": "area", **area, "cny": 190.0}],
+                        "unknown": [{"id": "jinggangshan-museum", "name_zh": "井冈山革命博物馆",
+                                     "name_en": "Jinggangshan Revolution Museum"}]},
+            "request": {"origin": "井冈山市", "days": 2, "start_date": str(date0), "end": None,
+                        "interests": {"red": 1.0, "eco": 1.0}, "themes": [], "pace": "normal", "must": [],
+                        "avoid": [], "destination": "井冈山", "pin": {}, "party": ["seniors", "no-car"],
+                        "arrive_at": "10:45"}} | changes
+
+
+def stored(db_path, itinerary: dict) -> str:
+    return "/p/" + planning.store_plan(sitedb.connect(db_path), itinerary)
+
+
+def test_itinerary_page_shows_lunch_sunset_destination_and_party(client, db_path):
+    url = stored(db_path, constructed_itinerary())
+    zh = text(client.get(url + "?lang=zh"))
+    assert "目的地：井冈山风景名胜区" in zh and "日落 17:31" in zh and "午餐 12:00–12:45" in zh
+    assert "有老人" in zh and "没有车" in zh
+    # the lunch break sits between the morning and the afternoon stop
+    assert zh.index("黄洋界哨口") < zh.index("午餐 12:00") < zh.index("龙潭瀑布群</a>")
+    assert "<img src=x" not in zh and "茨坪镇&lt;img src=x" in zh
+    en = text(client.get(url + "?lang=en"))
+    assert "Destination: Jinggangshan Scenic Area" in en and "sunset 17:31" in en and "Lunch 11:30–11:45" in en
+
+
+def test_approximate_stops_have_no_exact_pin_and_navigate_by_name(client, db_path):
+    url = stored(db_path, constructed_itinerary())
+    page = text(client.get(url + "?lang=en"))
+    longtan = page[page.index('data-site="jinggangshan-longtan"'):]
+    longtan = longtan[:longtan.index("</li>")]
+    assert "approximate location (may be off by about 2 km)" in longtan
+    assert "uri.amap.com/search?keyword=%E9%BE%99%E6%BD%AD" in longtan and "openstreetmap.org/search?" in longtan
+    assert "uri.amap.com/marker" not in longtan
+    huangyangjie = page[page.index('data-site="jinggangshan-huangyangjie"'):]
+    assert "uri.amap.com/marker?position=" in huangyangjie[:huangyangjie.index("</li>")]
+    data = json.loads(html.unescape(re.search(r'id="itinerary-data">(.*?)</script>', page).group(1)))
+    flags = {s["site_id"]: s["approximate"] for d in data["days"] for s in d["stops"]}
+    assert flags == {"jinggangshan-huangyangjie": False, "jinggangshan-longtan": True, "jinggangshan-museum": False}
+
+
+def test_area_ticket_is_shown_once_with_a_trip_total(client, db_path):
+    page = text(client.get(stored(db_path, constructed_itinerary()) + "?lang=zh"))
+    assert page.count("含在井冈山风景名胜区门票内") == 2  # both stops inside the area
+    assert page.count("190 元") == 2  # the area's line and the total, never once per stop
+    assert "门票合计约 190 元" in page and "票价未知（未计入合计）" in page
+    tickets = page[page.index('id="tickets"'):]
+    assert "井冈山革命博物馆" in tickets
+
+
+def test_an_old_stored_plan_without_the_new_fields_still_renders(client, db_path):
+    old = constructed_itinerary()
+    for key in ("destination", "tickets", "seed"):
+        old.pop(key)
+    for day in old["days"]:
+        day.pop("lunch"), day.pop("sunset")
+        for stop in day["stops"]:
+            for key in ("precision_m", "approximate", "area", "ticket_in_area"):
+                stop.pop(key)
+    url = stored(db_path, old)
+    for suffix in ("", "/print", "/calendar.ics", "/route.gpx"):
+        assert client.get(url + suffix).status_code == 200, suffix
+    page = text(client.get(url + "?lang=zh"))
+    assert "午餐" not in page and "门票合计" in page  # the total is worked out from the stops
+
+
+def test_print_ics_and_gpx_carry_lunch_approximate_and_area(client, db_path):
+    url = stored(db_path, constructed_itinerary())
+    printed = text(client.get(url + "/print?lang=zh"))
+    assert "午餐 12:00–12:45" in printed and "日落 17:31" in printed and "大致位置" in printed
+    assert "26.59500" not in printed and "含在井冈山风景名胜区门票内" in printed and "门票合计约 190 元" in printed
+    cal = Calendar.from_ical(client.get(url + "/calendar.ics?lang=zh").data)
+    events = {str(e["SUMMARY"]): e for e in cal.walk("VEVENT")}
+    assert "午餐" in events and "茨坪镇" in str(events["午餐"]["LOCATION"])
+    assert "GEO" not in events["龙潭瀑布群"] and "大致位置" in str(events["龙潭瀑布群"]["LOCATION"])
+    assert "GEO" in events["黄洋界哨口"] and "含在井冈山风景名胜区门票内" in str(events["黄洋界哨口"]["DESCRIPTION"])
+    gpx = gpxpy.parse(client.get(url + "/route.gpx?lang=en").get_data(as_text=True))
+    longtan = next(w for w in gpx.waypoints if w.name == "Longtan Waterfalls")
+    assert longtan.description.startswith("[Approximate location")
+
+
+# ---------------------------------------------------------------- issue 9: the request form and API
+
+def test_form_takes_destination_party_and_arrival(client):
+    page = text(client.get("/"))
+    for needle in ('name="destination"', 'name="party" value="children"', 'name="party" value="no-car"',
+                   'name="arrive_at"'):
+        assert needle in page
+    location = make_plan(client, destination="井冈山", party=["seniors", "no-car"], arrive_at="10:45", days="1")
+    plan = text(client.get(location))
+    assert "有老人" in plan and "没有车" in plan
+
+
+@pytest.mark.parametrize("changes,field", [
+    ({"party": "dogs"}, "party"), ({"arrive_at": "25:00"}, "arrive_at"), ({"arrive_at": "10h"}, "arrive_at"),
+    ({"destination": "x" * 101}, "destination"), ({"pin": "jinggangshan-museum:9"}, "pin"),
+    ({"pin": "not a pin"}, "pin"), ({"seed": "-1"}, "seed"), ({"only_must": "maybe"}, "only_must"),
+])
+def test_bad_new_fields_are_bilingual_400(client, changes, field):
+    data = plan_form(days="2", **changes)
+    data["csrf_token"] = token(client, "/")
+    response = client.post("/plan", data=data)
+    assert response.status_code == 400 and 'id="form-error"' in text(response)
+    api = client.post("/api/plan", json={"origin": "井冈山市", "days": 2, **changes})
+    assert api.status_code == 400 and api.json["error"]["field"] == field, api.json
+    assert api.json["error"]["en"] and api.json["error"]["zh"]
+
+
+def test_api_takes_the_new_fields_and_documents_them(client):
+    response = client.post("/api/plan", json={"origin": "井冈山市", "days": 2, "destination": "井冈山",
+                                              "party": ["children"], "arrive_at": "11:00", "seed": 3,
+                                              "pin": {"jinggangshan-museum": 1}, "time_limit": 0.2})
+    assert response.status_code == 200, response.json
+    body = response.json
+    assert body["request"]["pin"] == {"jinggangshan-museum": 1} and body["request"]["party"] == ["children"]
+    assert body["seed"] == 3 and body["request"]["arrive_at"] == "11:00"
+    schema = client.get("/api/openapi.json").json["components"]["schemas"]
+    assert {"destination", "party", "arrive_at", "pin", "seed", "only_must"} <= set(schema["PlanRequest"]["properties"])
+    assert {"lunch", "sunset"} <= set(schema["Day"]["properties"])
+    assert {"approximate", "precision_m", "area", "ticket_in_area"} <= set(schema["Stop"]["properties"])
+    assert "coord_source" not in schema["Site"]["properties"]
+
+
+# ---------------------------------------------------------------- issue 9: changing a plan
+
+def change(client, url: str, **form):
+    return client.post(url + "/change", data={"csrf_token": token(client, url), **form})
+
+
+def shown_stops(client, location: str) -> list[list[str]]:
+    page = text(client.get(location))
+    return [re.findall(r'<li class="stop[^"]*" data-site="([^"]+)"', day)
+            for day in page.split('<section class="day"')[1:]]
+
+
+def test_changed_request_keeps_the_rest_pinned_with_the_same_seed():
+    itinerary = constructed_itinerary()
+    listed = {"jinggangshan-huangyangjie", "jinggangshan-longtan", "jinggangshan-museum"}
+    params = planning.changed_params(itinerary, "drop", "jinggangshan-longtan", None, listed)
+    assert ("avoid", "jinggangshan-longtan") in params and ("only_must", "1") in params and ("seed", "7") in params
+    assert ("pin", "jinggangshan-huangyangjie:1") in params and ("pin", "jinggangshan-museum:2") in params
+    assert ("must", "jinggangshan-longtan") not in params and ("destination", "井冈山") in params
+    swap = planning.changed_params(itinerary, "swap", "jinggangshan-longtan", None, listed)
+    assert ("avoid", "jinggangshan-longtan") in swap and ("only_must", "1") not in swap
+    pinned = planning.changed_params(itinerary, "pin", "jinggangshan-museum", 0, listed)
+    assert ("pin", "jinggangshan-museum:1") in pinned and ("pin", "jinggangshan-museum:2") not in pinned
+    added = planning.changed_params(itinerary, "add-day", None, None, listed - {"jinggangshan-museum"})
+    assert ("days", "3") in added and ("must", "jinggangshan-museum") not in added  # a hidden site is let go
+    for action, site, day in (("fly", None, None), ("drop", "jinggangshan-elsewhere", None),
+                              ("pin", "jinggangshan-museum", 5)):
+        with pytest.raises(planning.InputError):
+            planning.changed_params(itinerary, action, site, day, listed)
+
+
+def test_drop_swap_pin_and_add_a_day_on_the_web(client):
+    location = make_plan(client, days="2", must=["jinggangshan-museum", "jinggangshan-huangyangjie"])
+    before = shown_stops(client, location)
+    assert sum(map(len, before)) >= 2
+    first = before[0][0] if before[0] else before[1][0]
+    dropped = change(client, location, action="drop", site=first)
+    assert dropped.status_code == 303, text(dropped)[:1500]
+    after = shown_stops(client, dropped.headers["Location"])
+    assert first not in sum(after, [])
+    kept = [s for s in sum(before, []) if s != first]
+    assert sorted(sum(after, [])) == sorted(kept)  # a drop adds nothing else
+    for d, day in enumerate(before):  # and every other stop stays on its day
+        assert [s for s in day if s != first] == [s for s in after[d] if s != first] or \
+            set(s for s in day if s != first) == set(after[d])
+    moved = change(client, location, action="pin", site=first, day="2")
+    assert moved.status_code == 303 and first in shown_stops(client, moved.headers["Location"])[1]
+    longer = change(client, location, action="add-day")
+    assert longer.status_code == 303 and len(shown_stops(client, longer.headers["Location"])) == 3
+    swapped = change(client, location, action="swap", site=first)
+    assert swapped.status_code == 303 and first not in sum(shown_stops(client, swapped.headers["Location"]), [])
+    # the original shared link still shows the original plan
+    assert shown_stops(client, location) == before
+
+
+def test_bad_changes_are_400_and_change_nothing(client, db_path):
+    location = make_plan(client, days="1")
+    count = sitedb.connect(db_path)["shared_plans"].count
+    for form in ({"action": "explode"}, {"action": "drop", "site": "jinggangshan-nowhere"},
+                 {"action": "pin", "site": shown_stops(client, location)[0][0], "day": "7"}):
+        response = change(client, location, **form)
+        assert response.status_code == 400 and 'id="change-error"' in text(response), form
+    assert client.post(location + "/change", data={"action": "add-day"}).status_code == 400  # no CSRF token
+    assert sitedb.connect(db_path)["shared_plans"].count == count
+    assert client.post("/p/nosuchplan/change", data={"action": "add-day"}).status_code in (400, 404)
+
+
+def test_edit_the_request_reopens_the_filled_form(client, db_path):
+    url = stored(db_path, constructed_itinerary(request={
+        **constructed_itinerary()["request"], "must": ["jinggangshan-museum"], "pin": {"jinggangshan-museum": 1},
+        "only_must": True, "seed": 7}))
+    page = text(client.get(url))
+    edit = html.unescape(re.search(r'id="edit-request" href="([^"]+)"', page).group(1))
+    form = text(client.get(edit))
+    assert 'value="井冈山"' in form and 'value="10:45"' in form
+    assert re.search(r'value="seniors"\s+checked', form) and re.search(r'value="no-car"\s+checked', form)
+    assert re.search(r'name="pin" value="jinggangshan-museum:2" checked', form)
+    assert re.search(r'name="only_must" value="1" id="only-must" checked', form) and 'name="seed" value="7"' in form
+
+
+# ---------------------------------------------------------------- issue 9: public pages keep curators' notes out
+
+def test_public_site_page_and_api_show_no_internal_notes(client, db_path):
+    db = sitedb.connect(db_path)
+    sitedb.update_site(db, "jinggangshan-museum", {
+        "coord_source": "find_string id 123456 in /srv/notes/coords.txt", "ticket_note": "per some-blog.cn",
+        "sources": [{"url": "http://example.com/museum", "title": "Museum page"},
+                    {"url": "code index file id 99 (/home/x/data.csv)"}],
+        "unverified": ["coords", "hours"]}, "test")
+    for lang, words in (("zh", "开放时间待核实"), ("en", "opening hours not yet confirmed")):
+        page = text(client.get(f"/sites/jinggangshan-museum?lang={lang}"))
+        assert words in page and "Museum page" in page
+        for internal in ("find_string", "/srv/notes", "some-blog.cn", "code index", "/home/x", "coords, hours",
+                         "<code>"):
+            assert internal not in page, (lang, internal)
+    api = json.dumps(client.get("/api/sites/jinggangshan-museum").json, ensure_ascii=False)
+    for internal in ("find_string", "some-blog.cn", "code index", "importance_basis", "coord_source"):
+        assert internal not in api, internal
+    assert "开放时间待核实" in api
+    login(client)
+    curator_view = text(client.get("/curator/sites/jinggangshan-museum/edit"))
+    assert "find_string id 123456" in curator_view  # curators still see and edit the raw record

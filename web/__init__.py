@@ -117,7 +117,7 @@ def _template_context() -> dict:
         "lang": current_lang(), "tileUrl": cfg["TILE_URL"], "attribution": cfg["TILE_ATTRIBUTION"],
         "center": [26.9, 113.95], "zoom": 7,
         "strings": {k: t(k) for k in ("leave", "overnight", "arrive_end", "selected_must", "none_selected",
-                                      "planning", "visit")},
+                                      "planning", "visit", "approximate_short")},
         "dayLabel": t("day_n", n="{n}"),
     }
     return {"lang_url": lang_url, "page_config": page_config}

@@ -80,19 +80,45 @@ def itinerary_ics(itinerary: dict, plan_id: str, lang: str, base_url: str) -> by
             event.add("dtend", _local(stop["depart"]))
             event.add("summary", name)
             other = stop["name_en"] if zh else stop["name_zh"]
-            event.add("location", f"{name} ({other}), {stop['lat']:.6f}, {stop['lon']:.6f} (WGS-84)")
-            event["geo"] = vGeo((stop["lat"], stop["lon"]))
+            if is_approximate(stop):  # no GEO: a calendar would pin a point that may be kilometres off
+                where = "大致位置" if zh else "approximate location"
+                event.add("location", f"{name} ({other}), {where}")
+            else:
+                event.add("location", f"{name} ({other}), {stop['lat']:.6f}, {stop['lon']:.6f} (WGS-84)")
+                event["geo"] = vGeo((stop["lat"], stop["lon"]))
             summary = stop.get("summary_zh" if zh else "summary_en") or ""
             leg = (f"车程 {stop['travel_minutes']} 分钟，{stop['distance_km']} 公里" if zh
                    else f"Drive {stop['travel_minutes']} min, {stop['distance_km']} km")
             link = f"{base_url}/sites/{stop['site_id']}"
-            event.add("description", "\n".join(p for p in (summary, leg, link,
-                                                            amap_url(stop["lat"], stop["lon"], stop["name_zh"]))
-                                                if p))
+            event.add("description", "\n".join(p for p in (summary, leg, _ticket_words(stop, zh), link,
+                                                            nav_links(stop)[0]) if p))
             event.add("url", link)
             cal.add_component(event)
+        lunch = day.get("lunch")
+        if isinstance(lunch, dict) and lunch.get("start") and lunch.get("end"):
+            cal.add_component(_lunch_event(lunch, f"{plan_id}-{d}-lunch@hongtu", stamp, zh))
     cal.add_missing_timezones()
     return cal.to_ical()
+
+
+def _ticket_words(stop: dict, zh: bool) -> str:
+    area = stop.get("area")
+    if stop.get("ticket_in_area") and isinstance(area, dict):
+        return f"含在{area.get('name_zh')}门票内" if zh else f"Included in the {area.get('name_en')} ticket"
+    return ""
+
+
+def _lunch_event(lunch: dict, uid: str, stamp: dt.datetime, zh: bool) -> Event:
+    event = Event()
+    event.add("uid", uid)
+    event.add("dtstamp", stamp)
+    event.add("dtstart", _local(lunch["start"]))
+    event.add("dtend", _local(lunch["end"]))
+    event.add("summary", "午餐" if zh else "Lunch")
+    near = lunch.get("near_zh" if zh else "near_en") or lunch.get("near_zh") or ""
+    if near:
+        event.add("location", near)
+    return event
 
 
 def itinerary_gpx(itinerary: dict, lang: str) -> str:
@@ -110,6 +136,9 @@ def itinerary_gpx(itinerary: dict, lang: str) -> str:
             name = point["name_zh"] if zh else point["name_en"]
             when = _local(point["visit_start"] if kind == "stop" else point["time"])
             description = (point.get("summary_zh" if zh else "summary_en") or "") if kind == "stop" else ""
+            if kind == "stop" and is_approximate(point):
+                note = "【大致位置，非精确地点】" if zh else "[Approximate location, not an exact point] "
+                description = note + description
             route.points.append(gpxpy.gpx.GPXRoutePoint(point["lat"], point["lon"], time=when, name=name,
                                                         description=description or None))
             key = (kind, round(point["lat"], 6), round(point["lon"], 6), name)

@@ -67,10 +67,15 @@
     var map = makeMap(container);
     var points = [];
     (data.sites || []).forEach(function (site) {
-      var marker = L.marker([site.lat, site.lon], { icon: pinIcon(site.category), title: nameOf(site),
-                                                    alt: nameOf(site), keyboard: true });
+      /* An approximate point is drawn as a hollow, dashed pin (and on a site's own page, its circle). */
+      var marker = L.marker([site.lat, site.lon], { icon: pinIcon(site.category, site.approximate ? "approximate" : ""),
+                                                    title: nameOf(site), alt: nameOf(site), keyboard: true });
       marker.bindPopup(sitePopup(site));
       marker.addTo(map);
+      if (site.approximate && site.precision_m) {
+        L.circle([site.lat, site.lon], { radius: site.precision_m, weight: 2, dashArray: "6 6", fillOpacity: 0.06,
+                                         className: "approx-area" }).addTo(map);
+      }
       points.push([site.lat, site.lon]);
     });
     fit(map, points, container.dataset.zoom ? parseInt(container.dataset.zoom, 10) : 11);
@@ -164,9 +169,18 @@
         else title.appendChild(document.createTextNode(nameOf(stop)));
         box.appendChild(title);
         box.appendChild(el("div", config.dayLabel.replace("{n}", d + 1) + " · " + stop.time, "meta"));
-        L.marker([stop.lat, stop.lon], { icon: numberIcon(stop.number, d), title: stop.number + ". " + nameOf(stop),
-                                         alt: stop.number + ". " + nameOf(stop), zIndexOffset: 1000 })
-          .bindPopup(box).addTo(map);
+        if (stop.approximate) {
+          /* An estimated point gets no exact pin: a dashed circle as wide as the uncertainty, numbered. */
+          box.appendChild(el("div", strings.approximate_short || "", "meta"));
+          L.circle([stop.lat, stop.lon], { radius: Math.max(stop.precision_m || 0, 1000), color: colour, weight: 2,
+                                           dashArray: "6 6", fillOpacity: 0.08, className: "approx-area" })
+            .bindTooltip(el("span", stop.number), { permanent: true, direction: "center", className: "approx-number" })
+            .bindPopup(box).addTo(map);
+        } else {
+          L.marker([stop.lat, stop.lon], { icon: numberIcon(stop.number, d), title: stop.number + ". " + nameOf(stop),
+                                           alt: stop.number + ". " + nameOf(stop), zIndexOffset: 1000 })
+            .bindPopup(box).addTo(map);
+        }
       });
       line.push([day.end.lat, day.end.lon]);
       L.polyline(line, { color: colour, weight: 4, opacity: 0.85, className: "day-route day-route-" + (d + 1) })
