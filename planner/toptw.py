@@ -44,6 +44,13 @@ Pipeline (all integer arithmetic):
    travel, so the objective is the same lexicographic one), seeded with the best solution and improved by
    guided local search.  Its answer is re-checked with `schedule` and kept only if strictly better.
 
+Determinism (what tests and planner.trip rely on): with a budget, Params(max_iterations=N) or max_evals,
+the answer depends only on the problem, seed, workers and params.  Every chain runs its whole budget
+(the "stop, someone reached the upper bound" signal between chains exists only without a budget), the
+main process waits for all chains, chains are combined by value with ties to the lowest chain index,
+and the OR-Tools pass is a plain descent to its first local optimum (guided local search ends only on a
+clock).  The time limit is then a safety cap; stats["capped"] says whether it cut anything short.
+
 Why this design, with the figures it was chosen on (mean gap to best known, 1 s per instance, this 2-core
 machine, one process; families c/r/rc = Solomon m = 1, pr = Cordeau pr01-pr10 with m = 1/2/3/4):
 
@@ -87,6 +94,22 @@ planner.benchmarks.check_routes; longest solve 1.011 s at a 1 s limit, 10.01 s a
 
 (rc at 1 s, one chain: rc104 sometimes stays at 283 of 301).  run_toptw and the product
 (planner.trip.default_chains) default to two chains.
+
+Generalisation (issue 10): Cordeau's pr11-pr20 (bench/toptw: the customers of pr01-pr10 with wide
+windows, so routes of 40-80 stops), never used for tuning.  At 1 s, two chains, while other jobs shared
+the 2 cores: mean gap 3.37 / 3.71 / 3.08 / 3.84 % for m = 1 / 2 / 3 / 4 (3.50 % overall, worst pr19
+m = 1 at 13 %), against 0.3-2.5 % on pr01-pr10.  It closes slowly with more search, not by itself: at
+10000 iterations (one chain, about 6 s) pr16/pr19/pr20 still average 3.8 % at m = 1.  Tried on
+deterministic budgets (one chain, no OR-Tools pass; "n its, k seeds" = mean gap over pr11-pr20 x m = 1..4):
+- 2-opt (Params.two_opt: reverse the stretch that shortens a route most while feasible, on candidates
+  about to be accepted, then re-fill): 1400 its, 3 seeds: 3.68 % against 3.94 % without, but 21 % more
+  time per iteration; on pr01-pr10, 1400 its, 2 seeds: 1.97 against 2.14 % for 25 % more time; at 1 s
+  (wall clock, loaded machine, one run) no clear gain.  Applied after every re-insertion it cost 75 %
+  more time per iteration.  Kept as an option, off by default.
+- segment or random removal as a third operator, destroy_frac 0.15 / 0.4, relocate 0.25, temperature
+  2.0 or 0.5 -> 0.05, wild 0.25, noise 0.3, insertion key score / shift instead of score^2 / shift,
+  a 0.4 s OR-Tools share at 1 s: none better beyond the spread between seeds (800-1400 its, 1-3 seeds).
+So the 2 % target on the wide-window family is not reached: see hongtu bench toptw bench/toptw/*.txt.
 
 Limitation: like every insertion method it cannot build a route whose stops are only reachable together
 (possible when travel violates the triangle inequality); such stops stay unvisited.
@@ -161,6 +184,7 @@ class Params:
     wild: float = 0.1  # share of iterations with noise 1.0 (insertion keys times U(0, 2))
     stall: float = 0.25  # restart from the best (reheated) after this share of the budget without a new best
     relocate: float = 0.1  # share of iterations that move one stop to a random feasible place instead
+    two_opt: bool = False  # straighten candidates that would be accepted (2-opt), then re-fill: see docstring
     operators: tuple[str, ...] = ("shaw", "slice")
     polish: bool = True  # OR-Tools routing pass on the best solution at the end (see module docstring)
     polish_share: float = 0.1  # share of the time budget reserved for it
@@ -873,6 +897,44 @@ class _Engine:
         snap = self.routes if snap is None else snap
         return [list(rs.seq[1:-1]) if rs is not None else [] for rs in snap]
 
+    def two_opt(self, r: int, tries: int = 8) -> bool:
+        """Reverse the stretch of route r that shortens its travel most while the schedule stays feasible
+        (first improving move among the ``tries`` best, repeated until none): insertion at least shift
+        leaves crossing legs on long routes with wide windows, and the time they waste is time for more
+        stops.  Returns whether the route changed."""
+        changed = False
+        T = self.T
+        while True:
+            rs = self.routes[r]
+            q = rs.q
+            k = len(q)
+            if k < 4:  # fewer than two stops: nothing to reverse
+                return changed
+            fwd = T[q[:-1], q[1:]]  # leg p: q[p] -> q[p + 1]
+            bwd = T[q[1:], q[:-1]]
+            F = np.concatenate(([0], np.cumsum(fwd)))
+            G = np.concatenate(([0], np.cumsum(bwd)))
+            idx = np.arange(1, k - 1)
+            i, j = idx[:, None], idx[None, :]  # reverse positions i..j (i < j)
+            delta = (T[q[i - 1], q[j]] + T[q[i], q[j + 1]] - fwd[i - 1] - fwd[j]
+                     + (G[j] - G[i]) - (F[j] - F[i]))
+            delta = np.where(j > i, delta, 0)
+            flat = np.argsort(delta, axis=None, kind="stable")[:tries]
+            moved = False
+            for f in flat.tolist():
+                a, b = divmod(f, k - 2)
+                if delta[a, b] >= 0:
+                    break
+                a, b = a + 1, b + 1
+                seq = rs.seq
+                new = self._build(r, seq[:a] + seq[a : b + 1][::-1] + seq[b + 1 :], rs)
+                if new is not None:
+                    self._set(r, new)
+                    moved = changed = True
+                    break
+            if not moved:
+                return changed
+
     def relocate(self) -> None:
         """Move a random stop to a random other feasible place (any route): reorders stops and, in the
         product's one-route trips, moves a site to another day, which least-shift re-insertion rarely does."""
@@ -984,6 +1046,10 @@ def _anneal(
         noise = params.noise if rng.random() >= params.wild else 1.0
         eng.fill(noise=noise, deadline=deadline)
         val = eng.value()
+        # only candidates about to be accepted as no worse are straightened (it costs as much as a fill)
+        if params.two_opt and val >= cur_val and any([eng.two_opt(r) for r in eng.live]):
+            eng.fill(noise=noise, deadline=deadline)  # the time saved may fit more stops
+            val = eng.value()
         if val > best_val:
             best_val = val
             best = eng.snapshot()

@@ -435,3 +435,21 @@ def test_families_and_the_instances_outside_the_tuning_set():
         assert all(0 <= o < c <= wide.tmax for o, c in zip(wide.open[1:], wide.close[1:], strict=True))
     (row,) = run_toptw([bench / "pr11.txt"], 2, time_limit=CAP, workers=1, params=Params(max_iterations=100))
     assert check_routes(toptw_problem(bench / "pr11.txt", 2), row["route_nodes"]) == row["score"] <= row["bks"]
+
+
+@pytest.mark.parametrize("name,m", [("pr11", 1), ("pr13", 2)])
+def test_two_opt_shortens_routes_and_keeps_them_feasible(name, m):
+    p = toptw_problem(Path(__file__).parent.parent / "bench" / "toptw" / f"{name}.txt", m)
+    eng = _Engine(p, 0)
+    eng.fill()
+    before = eng.stops()
+    changed = [eng.two_opt(r) for r in eng.live]
+    after = eng.stops()
+    assert any(changed)  # greedy insertion leaves crossing legs on these wide-window instances
+    for r in range(m):
+        assert sorted(after[r]) == sorted(before[r])  # the same stops, reordered
+        assert schedule(p, r, after[r]) is not None
+        assert route_travel(p, r, after[r]) <= route_travel(p, r, before[r])
+    assert sum(route_travel(p, r, after[r]) for r in range(m)) < sum(route_travel(p, r, before[r]) for r in range(m))
+    sol = solve(p, time_limit=CAP, params=Params(max_iterations=50, two_opt=True, polish=False))
+    assert check_routes(p, sol.routes) == sol.score
