@@ -26,6 +26,48 @@ WEEKDAYS_EN = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 MONTHS_EN = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 CATEGORY_MARK = {"red": "🚩", "eco": "🌲", "both": "🚩🌲"}
 START_ICON = {"station": "🚉", "airport": "✈️", "town": "🏙", "site": "📍", "point": "📍"}
+APPROXIMATE_M = 1000  # worse than this a point is "approximate": no pin, maps search by name
+
+# Words for the itinerary additions of issue 9 (kept here beside the code that uses them).
+WORDS: dict[str, tuple[str, str]] = {
+    "destination": ("🎯 目的地：{name}", "🎯 Destination: {name}"),
+    "sunset": ("日落 {time}", "sunset {time}"),
+    "lunch": ("🍚 {start}–{end} 午餐", "🍚 {start}–{end} lunch"),
+    "lunch_near": ("（{place}）", " ({place})"),
+    "approximate": ("📍 大致位置（误差可达约 {km} 公里），导航请按名称搜索",
+                    "📍 approximate location (may be off by about {km} km): search for it by name"),
+    "in_area": ("含在{area}门票内", "included in the {area} ticket"),
+    "tickets_total": ("🎫 门票合计约 ¥{price}（每人）", "🎫 Tickets total about ¥{price} per person"),
+    "tickets_free": ("🎫 已知票价的景点均免费", "🎫 Every site with a known price is free"),
+    "area_line": ("    {area}：一票通用 ¥{price}", "    {area}: one ticket for all its sites, ¥{price}"),
+    "site_line": ("    {name}：¥{price}", "    {name}: ¥{price}"),
+    "tickets_unknown": ("    票价未知（未计入）：{names}", "    price not known (not counted): {names}"),
+}
+
+# A site's unconfirmed facts (keys of `unverified`) in words.
+UNVERIFIED_WORDS: dict[str, tuple[str, str]] = {
+    "coords": ("具体位置", "exact location"), "hours": ("开放时间", "opening hours"),
+    "seasons": ("季节性开放时间", "seasonal hours"), "ticket": ("票价", "ticket price"),
+    "visit_minutes": ("建议游览时长", "visit length"), "designations": ("称号", "designations"),
+    "history": ("部分历史细节", "some historical details"), "summary": ("简介", "summary"),
+    "name_en": ("英文名", "English name"),
+}
+
+
+def word(lang: str, key: str, **values) -> str:
+    zh, en = WORDS[key]
+    return (zh if lang == "zh" else en).format(**values)
+
+
+def is_approximate(point: dict) -> bool:
+    if "approximate" in point:
+        return bool(point["approximate"])
+    precision = point.get("precision_m", point.get("coord_precision_m"))
+    return isinstance(precision, int | float) and precision > APPROXIMATE_M
+
+
+def _km(point: dict) -> int:
+    return max(1, round((point.get("precision_m") or point.get("coord_precision_m") or APPROXIMATE_M) / 1000))
 
 
 def esc(value) -> str:
@@ -117,13 +159,24 @@ def web_link(base: str, request: dict) -> str:
         params["must"] = ",".join(request["must"])
     if request.get("avoid"):
         params["avoid"] = ",".join(request["avoid"])
+    if request.get("destination"):
+        params["destination"] = request["destination"]
+    if request.get("party"):
+        params["party"] = ",".join(request["party"])
+    if request.get("arrive_at"):
+        arrive = request["arrive_at"]
+        params["arrive_at"] = arrive.strftime("%H:%M") if isinstance(arrive, dt.time) else str(arrive)[:5]
+    if request.get("pin"):  # the web counts days from 1 in links
+        params["pin"] = ",".join(f"{site}:{int(day) + 1}" for site, day in request["pin"].items())
+    if request.get("seed"):
+        params["seed"] = str(request["seed"])
     return f"{base.rstrip('/')}/plan?{urlencode(params)}"
 
 
 # ---------------------------------------------------------------- itineraries
 
 def _name(item: dict, lang: str) -> str:
-    return item["name_zh"] if lang == "zh" else item["name_en"]
+    return (item.get("name_zh") if lang == "zh" else item.get("name_en")) or item.get("name_zh") or ""
 
 
 def _stop_lines(stop: dict, lang: str, detail: int) -> list[str]:
@@ -136,9 +189,45 @@ def _stop_lines(stop: dict, lang: str, detail: int) -> list[str]:
         why = one_line(stop["summary_zh" if lang == "zh" else "summary_en"], 140 if detail >= 2 else 60)
         if why:
             lines.append(f"    <i>{esc(why)}</i>")
-    if detail >= 2 and stop.get("ticket_cny") is not None:
+    if is_approximate(stop):
+        lines.append("    " + esc(word(lang, "approximate", km=_km(stop))))
+    area = stop.get("area")
+    if detail >= 2 and stop.get("ticket_in_area") and isinstance(area, dict):
+        lines.append("    🎫 " + esc(word(lang, "in_area", area=_name(area, lang))))
+    elif detail >= 2 and stop.get("ticket_cny") is not None:
         price = stop["ticket_cny"]
         lines.append("    🎫 " + (t(lang, "free") if not price else t(lang, "ticket", price=f"{price:g}")))
+    return lines
+
+
+def _lunch_line(lunch: dict, lang: str) -> str:
+    near = lunch.get("near_zh" if lang == "zh" else "near_en") or lunch.get("near_zh") or ""
+    text = word(lang, "lunch", start=_clock(lunch["start"]), end=_clock(lunch["end"]))
+    return esc(text + (word(lang, "lunch_near", place=near) if near else ""))
+
+
+def _lunch_at(day: dict) -> int | None:
+    """The lunch break goes after the stops that begin before it."""
+    lunch = day.get("lunch")
+    if not isinstance(lunch, dict) or not lunch.get("start") or not lunch.get("end"):
+        return None
+    return sum(1 for stop in day.get("stops", []) if stop.get("visit_start", "") < lunch["start"])
+
+
+def ticket_lines(itinerary: dict, lang: str) -> list[str]:
+    """The trip's tickets: each scenic area once, priced sites, the total and the unknown prices."""
+    tickets = itinerary.get("tickets")
+    if not isinstance(tickets, dict):
+        return []
+    lines = [word(lang, "tickets_total", price=f"{tickets['total_cny']:g}") if tickets.get("total_cny")
+             else word(lang, "tickets_free")]
+    for line in tickets.get("lines") or []:
+        key = "area_line" if line.get("kind") == "area" else "site_line"
+        lines.append(esc(word(lang, key, area=_name(line, lang), name=_name(line, lang), price=f"{line['cny']:g}")))
+    unknown = tickets.get("unknown") or []
+    if unknown:
+        sep = "、" if lang == "zh" else ", "
+        lines.append(esc(word(lang, "tickets_unknown", names=sep.join(_name(u, lang) for u in unknown))))
     return lines
 
 
@@ -146,13 +235,22 @@ def day_message(itinerary: dict, number: int, lang: str, *, extra: list[str] | N
     """One day of the itinerary as HTML, shortened until it fits into one message."""
     day = itinerary["days"][number - 1]
     last = number == len(itinerary["days"])
+    lunch_at = _lunch_at(day)
+    sunset = f" · {esc(word(lang, 'sunset', time=day['sunset']))}" if day.get("sunset") else ""
+    destination = itinerary.get("destination")
     for detail in (2, 1, 0):
-        lines = [f"<b>{t(lang, 'day_header', n=number, date=date_label(day['date'], lang))}</b>"]
+        lines = [f"<b>{t(lang, 'day_header', n=number, date=date_label(day['date'], lang))}</b>{sunset}"]
+        if number == 1 and isinstance(destination, dict) and _name(destination, lang):
+            lines.append(esc(word(lang, "destination", name=_name(destination, lang))))
         icon = START_ICON.get(day["start"].get("kind"), "📍") if number == 1 else "🏨"
         lines.append(f"{icon} " + t(lang, "leave", time=_clock(day["start"]["time"]), place=esc(_name(day["start"],
                                                                                                     lang))))
-        for stop in day["stops"]:
+        for i, stop in enumerate(day["stops"]):
+            if lunch_at == i:
+                lines.append(_lunch_line(day["lunch"], lang))
             lines += _stop_lines(stop, lang, detail)
+        if lunch_at is not None and lunch_at >= len(day["stops"]):
+            lines.append(_lunch_line(day["lunch"], lang))
         if not day["stops"]:
             lines.append(f"<i>{t(lang, 'no_stops_day')}</i>")
         end = day["end"]
@@ -174,6 +272,7 @@ def day_messages(itinerary: dict, lang: str, *, footer: list[str] | None = None)
     for missed in itinerary.get("unreached_must", []):
         closing.append(t(lang, "unreached", name=esc(_name(missed, lang)),
                          reason=esc(missed["reason_zh" if lang == "zh" else "reason_en"])))
+    closing += ticket_lines(itinerary, lang)
     source = itinerary.get("travel_source", "estimate")
     closing.append(f"<i>{t(lang, 'footer', source=esc(t(lang, 'source_estimate') if source == 'estimate' else source))}"
                    "</i>")
@@ -207,8 +306,11 @@ def calendar(itinerary: dict, lang: str) -> bytes:
         event.add("summary", _name(stop, lang))
         about = stop["summary_zh" if lang == "zh" else "summary_en"]
         event.add("description", f"{venue_address(number, stop, lang)}\n{about}")
-        event.add("location", f"{stop['name_zh']} ({stop['lat']:.5f}, {stop['lon']:.5f})")
-        event.add("geo", (stop["lat"], stop["lon"]))
+        if is_approximate(stop):  # no GEO: a calendar would pin a point that may be kilometres off
+            event.add("location", f"{stop['name_zh']} ({'大致位置' if lang == 'zh' else 'approximate location'})")
+        else:
+            event.add("location", f"{stop['name_zh']} ({stop['lat']:.5f}, {stop['lon']:.5f})")
+            event.add("geo", (stop["lat"], stop["lon"]))
         cal.add_component(event)
     return cal.to_ical()
 
@@ -244,7 +346,12 @@ def status_text(site: dict, now: dt.datetime, lang: str) -> str:
 
 
 def map_links(site: dict) -> tuple[str, str]:
+    """Amap (GCJ-02) and OpenStreetMap links; for an approximate point, searches by name near it."""
     lat, lon = wgs84_to_gcj02(site["lat"], site["lon"])
+    if is_approximate(site):
+        return (f"https://uri.amap.com/search?keyword={quote(site['name_zh'])}&center={lon:.6f},{lat:.6f}",
+                f"https://www.openstreetmap.org/search?{urlencode({'query': site['name_zh']})}"
+                f"#map=12/{site['lat']:.5f}/{site['lon']:.5f}")
     amap = f"https://uri.amap.com/marker?position={lon:.6f},{lat:.6f}&name={quote(site['name_zh'])}"
     osm = (f"https://www.openstreetmap.org/?mlat={site['lat']:.6f}&mlon={site['lon']:.6f}"
            f"#map=15/{site['lat']:.6f}/{site['lon']:.6f}")
@@ -262,8 +369,6 @@ def site_card(site: dict, lang: str, now: dt.datetime | None = None, *, history:
     ticket = site.get("ticket_cny")
     ticket_text = t(lang, "ticket_unknown") if ticket is None else (
         t(lang, "free") if not ticket else t(lang, "ticket", price=f"{ticket:g}"))
-    if site.get("ticket_note"):
-        ticket_text += f" ({site['ticket_note']})"
     facts = [t(lang, "hours", hours=esc(hours_text(site["hours"], lang))) + " · " + status_text(site, now, lang),
              t(lang, "visit", minutes=site["visit_minutes"]),
              t(lang, "ticket_line", ticket=esc(ticket_text))]
@@ -273,14 +378,13 @@ def site_card(site: dict, lang: str, now: dt.datetime | None = None, *, history:
     sources = []
     for source in site.get("sources", [])[:5]:
         url, title = source.get("url", ""), source.get("title") or source.get("url", "")
-        if url.startswith(("http://", "https://")):
+        if url.startswith(("http://", "https://")):  # other references are curators' notes, not shown
             sources.append(f"• <a href=\"{html.escape(url)}\">{esc(one_line(title, 80))}</a>")
-        else:
-            sources.append(f"• {esc(one_line(title, 80))}")
     if sources:
         tail += [t(lang, "sources"), *sources]
     if site.get("unverified"):
-        tail.append(f"<i>{esc(t(lang, 'unverified', fields=', '.join(site['unverified'])))}</i>")
+        words = [UNVERIFIED_WORDS.get(k, ("部分信息", "some details"))[0 if zh else 1] for k in site["unverified"]]
+        tail.append(f"<i>{esc(t(lang, 'unverified', fields=('、' if zh else ', ').join(dict.fromkeys(words))))}</i>")
     text = "\n".join([*head, "", *facts, "", *body, "", *tail])
     if history:
         room = LIMIT - len(text) - 20

@@ -210,3 +210,75 @@ def test_persistence_is_written_atomically_and_a_corrupt_file_is_set_aside(tmp_p
     path.write_bytes(b"\x80\x05 truncated")
     assert asyncio.run(SafePicklePersistence(path).get_user_data()) == {}
     assert (tmp_path / "bot_state.pickle.corrupt").exists()
+
+
+# ---------------------------------------------------------------- issue 9: lunch, sunset, areas, approximate points
+
+def _issue9_itinerary() -> dict:
+    itinerary = _itinerary([2, 1])
+    area = {"id": "jinggangshan", "name_zh": "井冈山风景名胜区", "name_en": "Jinggangshan <Scenic> Area"}
+    first, second = itinerary["days"][0]["stops"]
+    first.update(visit_start="2026-12-05T09:10", depart="2026-12-05T10:10", area=area, ticket_in_area=True,
+                 precision_m=150, approximate=False)
+    second.update(arrive="2026-12-05T13:30", visit_start="2026-12-05T13:30", depart="2026-12-05T15:00",
+                  area=area, ticket_in_area=True, precision_m=3000, approximate=True, name_zh="龙潭瀑布群")
+    for day in itinerary["days"]:
+        day["sunset"] = "17:31"
+        day["lunch"] = {"start": f"{day['date']}T12:00", "end": f"{day['date']}T12:45", "near_zh": "茨坪<镇>",
+                        "near_en": "Ciping <town>"}
+    itinerary["destination"] = {"name_zh": "井冈山风景名胜区", "name_en": "Jinggangshan <Scenic> Area"}
+    itinerary["tickets"] = {"total_cny": 190.0, "lines": [{"kind": "area", **area, "cny": 190.0}],
+                            "unknown": [{"id": "x", "name_zh": "某<馆>", "name_en": "Some <hall>"}]}
+    return itinerary
+
+
+def test_day_messages_show_lunch_sunset_destination_and_area_tickets_once():
+    itinerary = _issue9_itinerary()
+    zh = render.day_messages(itinerary, "zh")
+    for message in zh:
+        check_html(message)
+    first, last = zh
+    assert "日落 17:31" in first and "目的地：井冈山风景名胜区" in first and "目的地" not in last
+    assert first.index("10:10") < first.index("12:00–12:45 午餐（茨坪&lt;镇&gt;）") < first.index("13:30")
+    assert first.count("含在井冈山风景名胜区门票内") == 2 and "¥190" not in first
+    assert "门票合计约 ¥190" in last and "井冈山风景名胜区：一票通用 ¥190" in last and "某&lt;馆&gt;" in last
+    assert "12:00–12:45 午餐" in last  # a day whose only stop ends before lunch: lunch after it
+    en = "\n".join(render.day_messages(itinerary, "en"))
+    assert "sunset 17:31" in en and "Jinggangshan &lt;Scenic&gt; Area" in en and "<Scenic>" not in en
+    assert "included in the Jinggangshan &lt;Scenic&gt; Area ticket" in en
+
+
+def test_approximate_stops_say_so_and_get_no_calendar_pin():
+    itinerary = _issue9_itinerary()
+    text = render.day_messages(itinerary, "zh")[0]
+    assert text.count("大致位置") == 1 and "误差可达约 3 公里" in text
+    events = Calendar.from_ical(render.calendar(itinerary, "zh")).walk("VEVENT")
+    geo = {str(e["SUMMARY"]): e.get("GEO") for e in events}
+    assert geo["龙潭瀑布群"] is None and geo["黄洋界哨口"] is not None
+
+
+def test_old_itineraries_without_the_new_fields_still_render():
+    for lang in ("zh", "en"):
+        for message in render.day_messages(_itinerary([1, 2]), lang):
+            check_html(message)
+            assert "午餐" not in message and "lunch" not in message.lower() and "门票合计" not in message
+
+
+def test_web_link_carries_destination_party_arrival_pins_and_seed():
+    url = render.web_link("http://h", {"origin": "jinggangshan-station", "days": 2, "destination": "井冈山",
+                                       "party": ["seniors", "no-car"], "arrive_at": dt.time(10, 45),
+                                       "pin": {"jinggangshan-museum": 1}, "seed": 5})
+    query = parse_qs(urlparse(url).query)
+    assert query["destination"] == ["井冈山"] and query["party"] == ["seniors,no-car"]
+    assert query["arrive_at"] == ["10:45"] and query["pin"] == ["jinggangshan-museum:2"] and query["seed"] == ["5"]
+
+
+def test_site_card_keeps_curators_notes_out(mini_db):
+    site = {**sitedb.get_site(mini_db, "jinggangshan-longtan"), "ticket_note": "per some-blog.cn",
+            "sources": [{"url": "http://example.com/longtan", "title": "Longtan"},
+                        {"url": "code index file id 99 (/home/x/data.csv)"}], "unverified": ["coords", "hours"]}
+    card = render.site_card(site, "zh", dt.datetime(2026, 12, 5, 10, 0, tzinfo=render.CHINA_TZ))
+    check_html(card)
+    assert "some-blog" not in card and "code index" not in card and "/home/x" not in card
+    assert "具体位置、开放时间" in card and "coords" not in card
+    assert "uri.amap.com/search?keyword=" in card and "uri.amap.com/marker" not in card  # a 2 km estimate
