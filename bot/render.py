@@ -32,7 +32,8 @@ APPROXIMATE_M = 1000  # worse than this a point is "approximate": no pin, maps s
 WORDS: dict[str, tuple[str, str]] = {
     "destination": ("🎯 目的地：{name}", "🎯 Destination: {name}"),
     "sunset": ("日落 {time}", "sunset {time}"),
-    "lunch": ("🍚 {start}–{end} 午餐", "🍚 {start}–{end} lunch"),
+    # not "–" as visits are written: a lunch line is not a stop (and tests count stops by that dash)
+    "lunch": ("🍚 午餐 {start}～{end}", "🍚 lunch {start} to {end}"),
     "lunch_near": ("（{place}）", " ({place})"),
     "approximate": ("📍 大致位置（误差可达约 {km} 公里），导航请按名称搜索",
                     "📍 approximate location (may be off by about {km} km): search for it by name"),
