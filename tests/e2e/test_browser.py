@@ -120,6 +120,13 @@ def new_page(browser, server, **options):
     return context, page, Watch(page)
 
 
+def map_numbers(page) -> list[str]:
+    """The stop numbers on the map: pins for precise stops, labelled dashed circles for approximate ones."""
+    pins = page.locator("#itinerary-map .stop-marker").all_inner_texts()
+    circles = page.locator("#itinerary-map .approx-number").all_inner_texts()
+    return sorted((n.strip() for n in pins + circles), key=int)
+
+
 @pytest.fixture(scope="module")
 def planned(browser, server):
     """Plan a 2-day trip from 长沙南站 through the form, as a traveller would."""
@@ -136,14 +143,16 @@ def planned(browser, server):
     assert must_name in page.inner_text("#must-chosen")
     page.click("#plan-submit")
     page.wait_for_url(re.compile(r"/p/[A-Za-z0-9_-]+$"), timeout=60_000)
-    page.wait_for_selector("#itinerary-map .stop-marker")
     page.wait_for_selector("path.day-route-2")
     result = {
         "url": page.url,
         "share_url": page.input_value("#share-url"),
         "itinerary": page.inner_text("#itinerary"),
         "stops": page.locator("#itinerary .stop").count(),
-        "markers": page.locator("#itinerary-map .stop-marker").all_inner_texts(),
+        "markers": map_numbers(page),
+        "approximate": (page.locator("#itinerary .stop.approximate").count(),
+                        page.locator("#itinerary-map .approx-number").count(),
+                        page.locator("#itinerary-map path.approx-area").count()),
         "routes": page.locator("#itinerary-map path.day-route").count(),
         "route_classes": [page.locator(f"path.day-route-{d}").count() for d in (1, 2, 3)],
         "days": page.locator("#itinerary section.day").count(),
@@ -165,6 +174,8 @@ def test_plan_two_days_from_changsha_south_shows_markers_routes_and_itinerary(pl
     assert planned["days"] == 2
     assert planned["stops"] >= 2
     assert planned["markers"] == [str(n) for n in range(1, planned["stops"] + 1)]  # numbered 1..N in order
+    listed, labelled, circles = planned["approximate"]
+    assert listed == labelled == circles  # every approximate stop is a dashed circle, not an exact pin
     assert planned["routes"] == 2 and planned["route_classes"] == [1, 1, 0]  # one polyline per day
     assert "长沙南站" in planned["itinerary"] and "第 2 天" in planned["itinerary"]
     must_id, must_name, visits, reported = planned["must"]
@@ -176,9 +187,9 @@ def test_the_shared_link_opens_the_same_itinerary_in_a_new_context(browser, serv
     assert planned["share_url"] == planned["url"]
     context, page, watch = new_page(browser, server)  # no cookies, no session: a different person
     page.goto(planned["share_url"])
-    page.wait_for_selector("#itinerary-map .stop-marker")
+    page.wait_for_selector("path.day-route-2")
     assert page.inner_text("#itinerary") == planned["itinerary"]
-    assert page.locator("#itinerary-map .stop-marker").all_inner_texts() == planned["markers"]
+    assert map_numbers(page) == planned["markers"]
     assert not watch.errors
     context.close()
 
@@ -191,7 +202,7 @@ def test_the_calendar_download_parses_with_icalendar(browser, server, planned):
     download = info.value
     assert download.suggested_filename.endswith(".ics")
     calendar = Calendar.from_ical(Path(download.path()).read_bytes())
-    events = calendar.walk("VEVENT")
+    events = [e for e in calendar.walk("VEVENT") if str(e["SUMMARY"]) != "午餐"]  # visits, not lunch breaks
     assert len(events) == planned["stops"]
     for event in events:
         assert event.get("SUMMARY") and event.get("LOCATION") and event.get("DESCRIPTION")
