@@ -106,8 +106,7 @@ deterministic budgets (one chain, no OR-Tools pass; "n its, k seeds" = mean gap 
   time per iteration; on pr01-pr10, 1400 its, 2 seeds: 1.97 against 2.14 % for 25 % more time; at 1 s
   (wall clock, loaded machine, one run) no clear gain, nor on the hardest four (pr15/16/19/20, 3 seeds):
   5.21 % at 1400 its with it, 5.38 % at 1700 its without, in the same time.  Applied after every
-  re-insertion it cost 75 %
-  more time per iteration.  Kept as an option, off by default.
+  re-insertion it cost 75 % more time per iteration.  Kept as an option, off by default.
 - segment or random removal as a third operator, destroy_frac 0.15 / 0.4, relocate 0.25, temperature
   2.0 or 0.5 -> 0.05, wild 0.25, noise 0.3, insertion key score / shift instead of score^2 / shift,
   a 0.4 s OR-Tools share at 1 s: none better beyond the spread between seeds (800-1400 its, 1-3 seeds).
