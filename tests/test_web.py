@@ -838,7 +838,7 @@ def test_itinerary_page_shows_lunch_sunset_destination_and_party(client, db_path
     url = stored(db_path, constructed_itinerary())
     zh = text(client.get(url + "?lang=zh"))
     assert "目的地：井冈山风景名胜区" in zh and "日落 17:31" in zh and "午餐 12:00–12:45" in zh
-    assert "有老人" in zh and "没有车" in zh
+    assert "有老人" in zh and "没有车" in zh and "路程时间按自驾估算" in zh  # no car: say plans are for driving
     # the lunch break sits between the morning and the afternoon stop
     assert zh.index("黄洋界哨口") < zh.index("午餐 12:00") < zh.index("龙潭瀑布群</a>")
     assert "<img src=x" not in zh and "茨坪镇&lt;img src=x" in zh

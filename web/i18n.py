@@ -67,6 +67,9 @@ STRINGS: dict[str, tuple[str, str]] = {
     "itinerary_from": ("从 {origin} 出发，{days} 天", "{days} days from {origin}"),
     "destination_line": ("目的地：{name}", "Destination: {name}"),
     "party_line": ("同行：{who}", "Travelling: {who}"),
+    "driving_note": ("注意：路程时间按自驾估算。没有车时请改乘火车、班车或包车，路上时间会更长，每天可去的景点会更少。",
+                     "Note: travel times are for driving. Without a car, take trains, buses or a hired car; "
+                     "journeys take longer and fewer sites fit in a day."),
     "lunch": ("午餐 {start}–{end}", "Lunch {start}–{end}"),
     "lunch_near": ("（{place}）", " ({place})"),
     "sunset": ("日落 {time}", "sunset {time}"),

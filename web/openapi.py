@@ -76,6 +76,7 @@ def _stop_schema() -> dict:
         "approximate": {"type": "boolean", "description": "precision worse than 1 km: show 'approximate "
                         "location' and navigate by name, not to the point"},
         "area": {"oneOf": [{"type": "null"}, {"$ref": "#/components/schemas/AreaRef"}]},
+        "outdoor": {"type": "boolean", "description": "an outdoor visit: planned to end before sunset"},
         "ticket_in_area": {"type": "boolean", "description": "covered by the area's ticket, listed once in "
                            "the itinerary's tickets"}}}
 
@@ -192,7 +193,9 @@ def document(server_url: str) -> dict:
                 "date": {"type": "string", "format": "date"},
                 "lunch": {"type": ["object", "null"], "description": "the lunch break", "properties": {
                     "start": {"type": "string"}, "end": {"type": "string"}, "near_zh": {"type": "string"},
-                    "near_en": {"type": "string"}}},
+                    "near_en": {"type": "string"},
+                    "inside": {"type": "boolean", "description": "eaten inside a scenic area"}}},
+                "day_start": {"type": "string", "description": "when the day begins (pace, arrival time, now)"},
                 "sunset": {"type": "string", "description": "HH:MM local sunset: no outdoor visit after it"},
                 "start": {"$ref": "#/components/schemas/Endpoint"},
                 "stops": {"type": "array", "items": {"$ref": "#/components/schemas/Stop"}},
