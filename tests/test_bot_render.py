@@ -242,7 +242,8 @@ def test_day_messages_show_lunch_sunset_destination_and_area_tickets_once():
     assert first.index("10:10") < first.index("午餐 12:00～12:45（茨坪&lt;镇&gt;）") < first.index("13:30")
     assert first.count("含在井冈山风景名胜区门票内") == 2 and "¥190" not in first
     assert "门票合计约 ¥190" in last and "井冈山风景名胜区：一票通用 ¥190" in last and "某&lt;馆&gt;" in last
-    assert "午餐 12:00～12:45" in last and last.count("–") == 1  # a day whose only stop ends before lunch: lunch after it
+    # a day whose only stop ends before lunch: lunch after it
+    assert "午餐 12:00～12:45" in last and last.count("–") == 1
     en = "\n".join(render.day_messages(itinerary, "en"))
     assert "sunset 17:31" in en and "Jinggangshan &lt;Scenic&gt; Area" in en and "<Scenic>" not in en
     assert "included in the Jinggangshan &lt;Scenic&gt; Area ticket" in en
