@@ -12,7 +12,8 @@ and overall:
 - focus: the share of visit minutes at destination sites; the destination is the trip's focus when that
   share is at least FOCUS_SHARE;
 - expert recall: when data/itineraries.yaml exists, for a request with a destination, the share of an
-  expert itinerary's sites (those itineraries mostly inside the destination) that the plan visits.
+  expert itinerary's sites (those itineraries mostly inside the destination) that the plan visits, and the
+  nights spent in one of those itineraries' base towns (`base`).
 """
 
 from __future__ import annotations
@@ -73,6 +74,7 @@ def measure(db: sqlite_utils.Database, itinerary: dict, focus: Focus | None, exp
     lunch_days = covering_days = after_dark = zero_hops = legs = 0
     drive_total = day_total = visit_minutes = focus_minutes = nights = nights_there = 0
     visited: set[str] = set()
+    night_towns: list[str] = []
     for number, day in enumerate(itinerary["days"]):
         date = dt.date.fromisoformat(day["date"])
         midnight = date.toordinal() * 1440
@@ -102,6 +104,7 @@ def measure(db: sqlite_utils.Database, itinerary: dict, focus: Focus | None, exp
         day_total += max(1, end - begin)
         if number < len(itinerary["days"]) - 1:
             nights += 1
+            night_towns.append(day["end"]["name_zh"])
             nights_there += focus is not None and focus.lat is not None and _near(day["end"], focus)
     focus_share = focus_minutes / visit_minutes if focus is not None and visit_minutes else None
     return {
@@ -112,6 +115,7 @@ def measure(db: sqlite_utils.Database, itinerary: dict, focus: Focus | None, exp
         "focus_share": round(focus_share, 3) if focus_share is not None else None,
         "focus": focus_share >= FOCUS_SHARE if focus_share is not None else None,
         "expert_recall": _recall(visited, focus, experts),
+        "nights_at_expert_base": _base_nights(night_towns, focus, experts),
         "stops": len(visited),
     }
 
@@ -131,14 +135,25 @@ def _near(place: dict, focus: Focus) -> bool:
     return haversine_m(place["lat"], place["lon"], focus.lat, focus.lon) / 1000 <= focus.radius_km + NIGHT_SLACK_KM
 
 
-def _recall(visited: set[str], focus: Focus | None, experts: list[dict]) -> float | None:
+def _matching(focus: Focus | None, experts: list[dict]) -> list[tuple[dict, set[str]]]:
+    """The expert itineraries mostly inside the destination, with their sites."""
     if focus is None:
-        return None
-    recalls = []
+        return []
+    out = []
     for expert in experts:
         sites = {s for day in expert.get("days") or [] for s in day.get("sites") or []}
         if sites and len(sites & focus.site_ids) >= 0.5 * len(sites):
-            recalls.append(len(sites & visited) / len(sites))
+            out.append((expert, sites))
+    return out
+
+
+def _base_nights(night_towns: list[str], focus: Focus | None, experts: list[dict]) -> int | None:
+    bases = {e["base"] for e, _ in _matching(focus, experts) if e.get("base")}
+    return sum(town in bases for town in night_towns) if bases and night_towns else None
+
+
+def _recall(visited: set[str], focus: Focus | None, experts: list[dict]) -> float | None:
+    recalls = [len(sites & visited) / len(sites) for _, sites in _matching(focus, experts)]
     return round(statistics.mean(recalls), 3) if recalls else None
 
 
@@ -167,6 +182,7 @@ def _overall(rows: list[dict]) -> dict:
     with_focus = [r for r in rows if r["focus"] is not None]
     with_nights = [r for r in rows if r["nights_at_destination"] is not None and r["nights"]]
     recalls = [r["expert_recall"] for r in rows if r["expert_recall"] is not None]
+    with_base = [r for r in rows if r["nights_at_expert_base"] is not None]
     return {
         "requests": len(rows),
         "lunch_share": share("lunch_days", "covering_days"),
@@ -179,6 +195,8 @@ def _overall(rows: list[dict]) -> dict:
                                  f"{sum(r['nights'] for r in with_nights)}",
         "destination_is_focus": f"{sum(bool(r['focus']) for r in with_focus)}/{len(with_focus)}",
         "mean_expert_recall": round(statistics.mean(recalls), 3) if recalls else None,
+        "nights_at_expert_base": f"{sum(r['nights_at_expert_base'] for r in with_base)}/"
+                                 f"{sum(r['nights'] for r in with_base)}",
         "median_seconds": statistics.median(r["seconds"] for r in rows),
     }
 
@@ -202,7 +220,8 @@ def format_report(report: dict) -> str:
                  f"a day); nights at the destination {o['nights_at_destination']}; named destination is the "
                  f"trip's focus (>= {FOCUS_SHARE:.0%} of visit minutes) in {o['destination_is_focus']}")
     recall = o["mean_expert_recall"]
-    lines.append(f"expert itineraries: mean recall {recall}" if recall is not None
+    lines.append(f"expert itineraries: mean recall {recall}; nights in their base town "
+                 f"{o['nights_at_expert_base']}" if recall is not None
                  else "expert itineraries: none for these destinations (data/itineraries.yaml)")
     lines.append(f"median plan time {o['median_seconds']} s")
     return "\n".join(lines)

@@ -650,11 +650,15 @@ def _endpoint(place: Place, date0: dt.date, minute: int) -> dict:
             "lat": place.lat, "lon": place.lon, "time": _stamp(date0, minute)}
 
 
-def _unreached(model: Model, problem: toptw.Problem, missing: list[int]) -> list[dict]:
+def _unreached(model: Model, problem: toptw.Problem, missing: list[int], pins: dict[str, int]) -> list[dict]:
     out = []
     for node in missing:
         site = model.nodes[node].site
-        if not model.windows[node]:
+        pinned = pins.get(site["id"])
+        if not model.windows[node] and pinned is not None:
+            en, zh = (f"closed (or open too briefly) on day {pinned + 1}, the day it is pinned to",
+                      f"固定的第 {pinned + 1} 天不开放（或开放时间太短）")
+        elif not model.windows[node]:
             en, zh = "closed (or open too briefly) on every day of the trip", "行程期间每天都不开放（或开放时间太短）"
         elif toptw.schedule(problem, 0, [node]) is None and len(model.dates) == 1:
             en, zh = "too far to fit into the day", "距离太远，一天之内无法到达并返回"
@@ -703,7 +707,7 @@ def _itinerary(db: sqlite_utils.Database, model: Model, problem: toptw.Problem, 
     return {
         "days": days,
         "score": round(sum(model.values[n] for n in route), 1),
-        "unreached_must": _unreached(model, problem, missing),
+        "unreached_must": _unreached(model, problem, missing, request.pin),
         "solver": {"status": status, "seconds": round(seconds, 3)},
         "travel_source": model.matrix.source,
         "destination": model.focus.label() if model.focus else None,

@@ -229,7 +229,11 @@ def test_guided_plan_with_buttons(api, bot):
     origin = api.wait_message(chat, "Where do you start?", since=mark)
     mark = api.mark()
     api.tap(chat, origin, origin.button("p:o:", "Changsha South")["callback_data"])
+    where = api.wait_message(chat, "Where would you like to go?", since=mark, methods=("editMessageText",))
+    mark = api.mark()
+    api.tap(chat, where, where.button("p:g:", "Jinggangshan")["callback_data"])
     date = api.wait_message(chat, "When do you leave?", since=mark, methods=("editMessageText",))
+    assert "Destination: Jinggangshan City" in date.text
     mark = api.mark()
     api.tap(chat, date, date.button("p:d:")["callback_data"])
     days = api.wait_message(chat, "How many days?", since=mark, methods=("editMessageText",))
@@ -242,6 +246,86 @@ def test_guided_plan_with_buttons(api, bot):
     mark = api.mark()
     api.tap(chat, pace, "p:p:relaxed")
     check_day_messages(day_messages(api, chat, mark, 1, "en"))
+
+
+def test_guided_plan_takes_a_typed_destination_or_anywhere(api, bot):
+    chat = 421
+    mark = api.mark()
+    api.send_text(chat, "/plan")
+    origin = api.wait_message(chat, "Where do you start?", since=mark)
+    mark = api.mark()
+    api.tap(chat, origin, origin.button("p:o:", "Pingxiang North")["callback_data"])
+    where = api.wait_message(chat, "Where would you like to go?", since=mark, methods=("editMessageText",))
+    assert any(b["callback_data"] == "p:g:any" for b in where.buttons)
+    mark = api.mark()
+    api.send_text(chat, "xyzzy plugh")
+    again = api.wait_message(chat, "I couldn't find “xyzzy plugh”", since=mark)
+    assert again.buttons
+    mark = api.mark()
+    api.send_text(chat, "Wugongshan")
+    date = api.wait_message(chat, "When do you leave?", since=mark)
+    assert "Destination: Wugongshan Scenic Area" in date.text
+    mark = api.mark()
+    api.send_text(chat, "/plan")
+    origin = api.wait_message(chat, "Where do you start?", since=mark)
+    mark = api.mark()
+    api.tap(chat, origin, origin.button("p:o:", "Pingxiang North")["callback_data"])
+    where = api.wait_message(chat, "Where would you like to go?", since=mark, methods=("editMessageText",))
+    mark = api.mark()
+    api.tap(chat, where, "p:g:any")
+    date = api.wait_message(chat, "When do you leave?", since=mark, methods=("editMessageText",))
+    assert "Destination" not in date.text
+
+
+def test_plain_questions_get_answers_not_itineraries(api, bot):
+    chat = 431
+    mark = api.mark()
+    api.send_text(chat, "黄洋界几点开门？", language_code="zh-hans")
+    hours = api.wait_message(chat, "黄洋界哨口", since=mark)
+    assert "07:30" in hours.text
+    mark = api.mark()
+    api.send_text(chat, "Is the road to Jinggangshan safe?")
+    road = api.wait_message(chat, "can't answer", since=mark)
+    assert "What I can do" in road.text
+    mark = api.mark()
+    api.send_text(chat, "从南昌怎么坐高铁去井冈山？")
+    trains = api.wait_message(chat, "12306", since=mark)
+    assert "吉安西站" in trains.text
+    time.sleep(1)
+    texts = [c.text for c in api.sent(chat)]
+    assert not any(("正在规划" in x or "Planning" in x or "第 1 天" in x) for x in texts)
+
+
+def test_a_far_city_asks_where_the_traveller_arrives(api, bot):
+    chat = 441
+    mark = api.mark()
+    api.send_text(chat, "从上海来，带孩子，没有车，玩两天", language_code="zh-hans")
+    question = api.wait_message(chat, "你在哪里下车", since=mark)
+    assert {b["text"] for b in question.buttons} >= {"萍乡北站", "宜春站"}
+    assert not any("上栗" in b["text"] for b in question.buttons)
+    mark = api.mark()
+    api.tap(chat, question, question.button("a:o:", "萍乡北站")["callback_data"])
+    planning = api.wait_message(chat, "从萍乡北站出发", since=mark)
+    assert "同行有孩子" in planning.text and "自驾" in planning.text
+    check_day_messages(day_messages(api, chat, mark, 2))
+
+
+def test_a_far_city_with_a_destination_says_which_arrival_it_chose(api, bot):
+    chat = 443
+    mark = api.mark()
+    api.send_text(chat, "From Shanghai, 2 days around Jinggangshan, arriving at 10:30am")
+    planning = api.wait_message(chat, "Coming from Shanghai", since=mark)
+    assert "my choice" in planning.text and "Destination: Jinggangshan City" in planning.text
+    assert "10:30" in planning.text
+    check_day_messages(day_messages(api, chat, mark, 2, "en"))
+
+
+def test_a_hotel_as_the_origin_is_asked_about_not_replaced(api, bot):
+    chat = 445
+    mark = api.mark()
+    api.send_text(chat, "井冈山宾馆出发，两天", language_code="zh-hans")
+    question = api.wait_message(chat, "我不认识", since=mark)
+    assert any(b["text"] == "茨坪" for b in question.buttons)
 
 
 def test_cancel_leaves_the_guided_plan(api, bot):
@@ -397,7 +481,7 @@ def test_an_edit_that_is_refused_is_not_an_error(api, bot):
     gone = dict(origin.result, message_id=99999)  # a message Telegram no longer knows
     mark = api.mark()
     api.tap(chat, gone, origin.button("p:o:")["callback_data"])
-    api.wait_message(chat, "When do you leave?", since=mark, methods=("sendMessage",))
+    api.wait_message(chat, "Where would you like to go?", since=mark, methods=("sendMessage",))
     assert not [c for c in api.sent(chat, since=mark) if "Sorry" in c.text]
 
 
@@ -420,6 +504,9 @@ def test_restart_in_the_middle_of_plan_resumes(api, bot):
     origin = api.wait_message(chat, "从哪里出发", since=mark)
     mark = api.mark()
     api.tap(chat, origin, origin.button("p:o:", "井冈山站")["callback_data"])
+    where = api.wait_message(chat, "想去哪", since=mark)
+    mark = api.mark()
+    api.tap(chat, where, "p:g:any")
     date = api.wait_message(chat, "哪天出发", since=mark)
     mark = api.mark()
     api.tap(chat, date, date.button("p:d:")["callback_data"])
@@ -447,6 +534,9 @@ def test_a_crash_loses_at_most_the_last_second(api, bot):
     origin = api.wait_message(chat, "Where do you start?", since=mark)
     mark = api.mark()
     api.tap(chat, origin, origin.button("p:o:", "Jinggangshan")["callback_data"])
+    where = api.wait_message(chat, "Where would you like to go?", since=mark)
+    mark = api.mark()
+    api.tap(chat, where, "p:g:any")
     date = api.wait_message(chat, "When do you leave?", since=mark)
     time.sleep(2.5)  # HONGTU_BOT_SAVE_INTERVAL is 1 s here
     bot.proc.kill()

@@ -73,7 +73,7 @@ def db_path(web_db_template, tmp_path):
 @pytest.fixture
 def app(db_path):
     return create_app({"HONGTU_DB": str(db_path), "SECRET_KEY": "test-secret", "TESTING": True,
-                       "PLAN_TIME_LIMIT": 0.2, "PLAN_WORKERS": 0, "TILE_URL": ""})
+                       "PLAN_TIME_LIMIT": 0.2, "PLAN_WORKERS": 0, "TILE_URL": "", "PLAN_ITERATIONS": 150})
 
 
 @pytest.fixture
@@ -760,7 +760,8 @@ def test_textarea_line_breaks_from_browsers_are_accepted(curator):
 
 
 def test_plans_in_worker_processes(db_path):
-    app = create_app({"HONGTU_DB": str(db_path), "SECRET_KEY": "x", "PLAN_WORKERS": 1, "PLAN_TIME_LIMIT": 0.2})
+    app = create_app({"HONGTU_DB": str(db_path), "SECRET_KEY": "x", "PLAN_WORKERS": 1, "PLAN_TIME_LIMIT": 0.2,
+                      "PLAN_ITERATIONS": 150})
     try:
         client = app.test_client()
         ok = client.post("/api/plan", json={"origin": "井冈山市", "days": 1})
@@ -780,12 +781,18 @@ def test_an_overload_shortens_the_time_limit_not_the_queue():
     assert planning._share_of_time(request, 8, 200).time_limit == planning.MIN_TIME_LIMIT
 
 
-def test_a_plan_alone_gets_every_search_chain_and_shared_cores_one_each():
-    from planner.trip import TripRequest
+def test_web_plans_use_one_chain_a_seeded_budget_and_a_planner_sized_cap():
+    from planner.trip import TripRequest, default_safety_cap
 
-    request = TripRequest(origin="x", days=1, time_limit=1.0)
-    assert planning._share_of_time(request, 8, 1).chains is None  # planner.trip.default_chains()
-    assert planning._share_of_time(request, 8, 2).chains == 1
+    request = planning._seeded(TripRequest(origin="x", days=10, time_limit=1.0), {"PLAN_ITERATIONS": 50})
+    assert request.chains == 1 and request.iterations == 50 and request.time_limit == default_safety_cap(10)
+    assert planning._seeded(TripRequest(origin="x", days=1, time_limit=1.0), {}).iterations is None
+
+
+def test_the_same_request_and_seed_give_the_same_plan(client):
+    first = shown_stops(client, make_plan(client, days="2", seed="4"))
+    again = shown_stops(client, make_plan(client, days="2", seed="4"))
+    assert first == again and sum(map(len, first)) >= 2
 
 
 # ---------------------------------------------------------------- issue 9: what an itinerary shows
@@ -975,7 +982,11 @@ def test_changed_request_keeps_the_rest_pinned_with_the_same_seed():
 
 
 def test_drop_swap_pin_and_add_a_day_on_the_web(client):
-    location = make_plan(client, days="2", must=["jinggangshan-museum", "jinggangshan-huangyangjie"])
+    # a Tuesday start: the museum (and the test sites copied from it) close on Mondays
+    today = today_in_china()
+    tuesday = today + dt.timedelta(days=(1 - today.weekday()) % 7 or 7)
+    location = make_plan(client, days="2", date=tuesday.isoformat(),
+                         must=["jinggangshan-museum", "jinggangshan-huangyangjie"])
     before = shown_stops(client, location)
     assert sum(map(len, before)) >= 2
     first = before[0][0] if before[0] else before[1][0]

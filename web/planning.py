@@ -35,6 +35,7 @@ from planner.trip import (
     PACES,
     PARTY,
     TripRequest,
+    default_safety_cap,
     parse_interests,
     solve_trip,
     today_in_china,
@@ -522,11 +523,8 @@ MIN_TIME_LIMIT = 0.3
 
 
 def _share_of_time(request: TripRequest, workers: int, in_flight: int) -> TripRequest:
-    """With other plans in flight, one search chain per plan (the cores are shared); with more plans
-    waiting than workers, also a shorter time limit (never under 0.3 s), so an overload makes plans a
-    little less polished instead of making everyone queue for a long time."""
-    if in_flight > 1:
-        request = dataclasses.replace(request, chains=1)
+    """With more plans waiting than workers, a shorter safety cap (never under 0.3 s), so an overload makes
+    plans a little less polished (`solver.capped`) instead of making everyone queue for a long time."""
     if in_flight <= workers:
         return request
     limit = max(MIN_TIME_LIMIT, request.time_limit * workers / in_flight)
@@ -545,12 +543,24 @@ def solve(request: TripRequest, *, only_must: bool = False) -> dict:
     return itinerary
 
 
+def _seeded(request: TripRequest, config) -> TripRequest:
+    """One search chain always, so the plan depends only on the request and its seed, never on how busy the
+    server is (two chains when idle and one when busy would give different plans); the time limit is only a
+    safety cap, at least the planner's own for the trip's length; PLAN_ITERATIONS (tests) sets the budget."""
+    cap = max(request.time_limit or 0, default_safety_cap(request.days))
+    request = dataclasses.replace(request, chains=1, time_limit=min(cap, 60))
+    if config.get("PLAN_ITERATIONS"):
+        request = dataclasses.replace(request, iterations=int(config["PLAN_ITERATIONS"]))
+    return request
+
+
 def _solve(request: TripRequest) -> dict:
     global _in_flight
     app = current_app._get_current_object()
+    request = _seeded(request, app.config)
     pool = _pool(app)
-    if pool is None:  # solved in this (threaded) server process, which should not fork search chains
-        return solve_trip(get_db(), dataclasses.replace(request, chains=1))
+    if pool is None:  # solved in this (threaded) server process
+        return solve_trip(get_db(), request)
     with _pool_lock:
         _in_flight += 1
         in_flight = _in_flight
