@@ -114,6 +114,7 @@ class TripRequest:
     arrive_at: dt.time | None = None  # when the traveller is at the origin on day 1 (e.g. a train's arrival)
     party: list[str] = field(default_factory=list)  # any of PARTY: shorter days, no strenuous sites
     iterations: int | None = None  # optimiser iterations per chain; None: default_iterations(days)
+    only_must: bool = False  # visit the must-see and pinned sites and nothing else (a plan after a drop)
 
 
 def default_time_limit(days: int) -> float:
@@ -376,7 +377,8 @@ def build_model(db: sqlite_utils.Database, request: TripRequest, origin: Place, 
     towns = [Place(p["name_zh"], p["name_en"], p["lat"], p["lon"], p["kind"], p["id"])
              for p in list_places(db) if p["kind"] == "town"]
     keep_anyway = set(request.must) | set(request.pin)
-    sites = [s for s in list_sites(db) if s["id"] not in request.avoid]
+    sites = [s for s in list_sites(db) if s["id"] not in request.avoid
+             and (not request.only_must or s["id"] in keep_anyway)]
     sites = [s for s in sites if s["id"] in keep_anyway or (
         site_value(s, request, focus, pace) > 0
         and (focus is None or focus.distance_km(s["lat"], s["lon"]) <= focus.leave_out_km(request.days)))]
@@ -719,7 +721,7 @@ def _itinerary(db: sqlite_utils.Database, model: Model, problem: toptw.Problem, 
             "end": request.end if request.end is None or isinstance(request.end, str) else list(request.end),
             "interests": request.interests, "themes": request.themes, "pace": request.pace,
             "must": request.must, "avoid": request.avoid, "destination": request.destination,
-            "pin": request.pin, "party": list(request.party),
+            "pin": request.pin, "party": list(request.party), "only_must": request.only_must,
             "arrive_at": request.arrive_at.strftime("%H:%M") if request.arrive_at else None,
         },
     }

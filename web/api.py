@@ -93,8 +93,7 @@ def plan():
     share = body.get("share", False)
     if not isinstance(share, bool):
         raise InputError("share", "must be true or false", "须为 true 或 false")
-    only_must = planning.read_only_must(lambda name: [body[name]] if body.get(name) is not None else [])
-    itinerary = planning.solve(trip, only_must=only_must)
+    itinerary = planning.solve(trip)
     if share:
         plan_id = planning.store_plan(get_db(), itinerary)
         itinerary = {**itinerary, "share_url": url_for("planner.shared", plan_id=plan_id, _external=True)}

@@ -84,7 +84,7 @@ def index():
 def _plan(getlist) -> dict:
     trip = planning.read_request(getlist, default_time_limit=_cfg("PLAN_TIME_LIMIT"),
                                  max_time_limit=_cfg("PLAN_MAX_TIME_LIMIT"))
-    return planning.solve(trip, only_must=planning.read_only_must(getlist))
+    return planning.solve(trip)
 
 
 def _stored(itinerary: dict):

@@ -27,6 +27,7 @@ import sqlite_utils
 from flask import Flask, current_app
 
 from planner import db as sitedb
+from planner.changes import changed_request
 from planner.errors import InputError
 from planner.sitedata import THEMES
 from planner.trip import (
@@ -280,7 +281,7 @@ def _seed(value) -> int:
                                              f"随机种子须为 0 到 {MAX_SEED} 的整数"))
 
 
-def read_only_must(getlist: Callable[[str], list]) -> bool:
+def _only_must(getlist: Callable[[str], list]) -> bool:
     """only_must: visit the must-see sites and nothing else (a plan with a stop dropped keeps just the rest)."""
     value = _one(getlist, "only_must", "only_must")
     if value is None or value is False:
@@ -331,7 +332,8 @@ def read_request(getlist: Callable[[str], list], *, default_time_limit: float, m
                        destination=_text(_one(getlist, "destination", "destination"), "destination"),
                        party=_party(_values(getlist, "party")),
                        arrive_at=_arrive_at(_one(getlist, "arrive_at", "arrive_at")),
-                       pin=_pin(_values(getlist, "pin"), days), seed=_seed(_one(getlist, "seed", "seed")))
+                       pin=_pin(_values(getlist, "pin"), days), seed=_seed(_one(getlist, "seed", "seed")),
+                       only_must=_only_must(getlist))
 
 
 def request_from_json(body) -> TripRequest:
@@ -402,47 +404,10 @@ def request_query(request_dict: dict) -> str:
 
 # ---------------------------------------------------------------- changing a plan
 
-CHANGES = ("drop", "swap", "pin", "add-day")
-
-
 def changed_params(itinerary: dict, action: str, site_id: str | None, day: int | None,
                    listed: set[str]) -> list[tuple[str, str]]:
-    """The request of a changed plan: every stop that stays becomes a must-see pinned to its current day (so
-    the re-plan keeps the rest of the trip), with the same seed. `drop` visits only what is left; `swap` lets
-    the planner put another site in its place; `pin` moves a stop to `day` (index from 0); `add-day` adds a
-    day at the end. `listed` is the ids of sites still published (a hidden one can no longer be kept)."""
-    if action not in CHANGES:
-        raise InputError("action", "choose drop, swap, pin or add-day",
-                         "请选择 drop（删除）、swap（换一个）、pin（指定日期）或 add-day（加一天）")
-    request = dict(itinerary.get("request") or {})
-    stops = {stop["site_id"]: d for d, day_ in enumerate(itinerary.get("days") or [])
-             for stop in day_.get("stops") or []}
-    if action != "add-day" and site_id not in stops:
-        raise InputError("site", "that site is not a stop of this plan", "这个景点不在此行程中")
-    days = int(request.get("days") or len(itinerary.get("days") or []) or 1)
-    if action == "add-day":
-        if days >= MAX_DAYS:
-            raise InputError("days", f"a trip lasts 1 to {MAX_DAYS} days", f"行程天数须为 1 到 {MAX_DAYS} 天")
-        days += 1
-    if action == "pin" and (isinstance(day, bool) or not isinstance(day, int) or not 0 <= day < days):
-        raise InputError("day", f"choose a day from 1 to {days}", f"请选择第 1 到第 {days} 天")
-    pins = {s: d for s, d in (request.get("pin") or {}).items() if s in listed}
-    pins.update({s: d for s, d in stops.items() if s in listed})
-    must = [s for s in request.get("must") or [] if s in listed]
-    must += [s for s in stops if s in listed and s not in must]
-    avoid = list(request.get("avoid") or [])
-    if action in ("drop", "swap"):
-        must = [s for s in must if s != site_id]
-        pins.pop(site_id, None)
-        avoid += [] if site_id in avoid else [site_id]
-    elif action == "pin":
-        pins[site_id] = day
-    # Only a drop (and a later pin of a dropped-from plan) keeps the trip to the sites left; a swap or a new day
-    # asks the planner to fill the free time.
-    only_must = action == "drop" or (action == "pin" and bool(request.get("only_must")))
-    request.update(days=days, must=must, pin=pins, avoid=avoid, only_must=only_must,
-                   seed=itinerary.get("seed", request.get("seed", 0)))
-    return request_params(request)
+    """The request link's parameters for `itinerary` after one change (planner.changes)."""
+    return request_params(changed_request(itinerary, action, site_id, day, listed))
 
 
 def getlist_of(params: list[tuple[str, str]]) -> Callable[[str], list]:
@@ -531,18 +496,6 @@ def _share_of_time(request: TripRequest, workers: int, in_flight: int) -> TripRe
     return dataclasses.replace(request, time_limit=min(request.time_limit, limit))
 
 
-def solve(request: TripRequest, *, only_must: bool = False) -> dict:
-    """The itinerary for `request`; with `only_must`, no site other than the must-sees and pinned ones is
-    visited (the echoed request keeps the traveller's own avoid list and says only_must)."""
-    if not only_must:
-        return _solve(request)
-    keep = set(request.must) | set(request.pin)
-    others = [s["id"] for s in sitedb.list_sites(get_db()) if s["id"] not in keep and s["id"] not in request.avoid]
-    itinerary = _solve(dataclasses.replace(request, avoid=[*request.avoid, *others]))
-    itinerary["request"] = {**itinerary.get("request", {}), "avoid": list(request.avoid), "only_must": True}
-    return itinerary
-
-
 def _seeded(request: TripRequest, config) -> TripRequest:
     """One search chain always, so the plan depends only on the request and its seed, never on how busy the
     server is (two chains when idle and one when busy would give different plans); the time limit is only a
@@ -554,7 +507,7 @@ def _seeded(request: TripRequest, config) -> TripRequest:
     return request
 
 
-def _solve(request: TripRequest) -> dict:
+def solve(request: TripRequest) -> dict:
     global _in_flight
     app = current_app._get_current_object()
     request = _seeded(request, app.config)
