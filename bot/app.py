@@ -51,6 +51,7 @@ from bot.planning import PlanError, Planner, RateLimiter
 from bot.texts import t
 from planner import db as sitedb
 from planner import gateways
+from planner.changes import changed_request
 from planner.errors import InputError
 from planner.geo import haversine_m
 from planner.hours import parse_hours
@@ -446,14 +447,16 @@ async def answer_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
 
 # ---------------------------------------------------------------- planning and the answer
 
-async def run_plan(update: Update, context: ContextTypes.DEFAULT_TYPE, request: dict, lang: str) -> None:
-    """Check the rate limit, say that planning started, and plan in the background."""
+async def run_plan(update: Update, context: ContextTypes.DEFAULT_TYPE, request: dict, lang: str,
+                   notes: list[str] = ()) -> None:
+    """Check the rate limit, say that planning started (with `notes`, e.g. what a change did), and plan in the
+    background."""
     svc = services(context)
     wait = svc.rate.check(update.effective_user.id)
     if wait:
         await reply(update, context, t(lang, "rate_limited", seconds=wait))
         return
-    notes = request_notes(svc, request, lang)
+    notes = [*notes, *request_notes(svc, request, lang)]
     status = await reply(update, context, "\n".join([t(lang, "planning", summary=render.summary(request, lang,
                                                                                                 svc.name_of)),
                                                       *notes]))
@@ -489,8 +492,9 @@ async def deliver_plan(update: Update, context: ContextTypes.DEFAULT_TYPE, reque
     footer = [f"<a href=\"{html.escape(url)}\">{t(lang, 'btn_web')}</a>"]
     messages = render.day_messages(itinerary, lang, footer=footer)
     await say("\n".join([t(lang, "planned", summary=summary), *request_notes(svc, request, lang)]))
+    form_url = render.form_link(svc.web_url, request)
     for n, text in enumerate(messages, 1):
-        markup = result_keyboard(number, lang, url) if n == len(messages) else None
+        markup = result_keyboard(number, lang, url, form_url) if n == len(messages) else None
         await send.send_message(context.bot, chat_id, text, reply_markup=markup)
 
 
@@ -499,18 +503,48 @@ def public_url(url: str) -> bool:
     return urlparse(url).scheme == "https" and host not in ("localhost", "127.0.0.1") and "." in host
 
 
-def result_keyboard(number: int, lang: str, url: str) -> InlineKeyboardMarkup:
+def result_keyboard(number: int, lang: str, url: str, form_url: str) -> InlineKeyboardMarkup:
     web = (InlineKeyboardButton(t(lang, "btn_web"), url=url) if public_url(url)
            else button(t(lang, "btn_web"), f"r:{number}:web"))
+    form = (InlineKeyboardButton(t(lang, "btn_form"), url=form_url) if public_url(form_url)
+            else button(t(lang, "btn_form"), f"r:{number}:form"))
     return keyboard([
         [button(t(lang, "btn_map"), f"r:{number}:map"), button(t(lang, "btn_ics"), f"r:{number}:ics"), web],
-        [button(t(lang, "btn_relax"), f"r:{number}:relax"), button(t(lang, "btn_swap"), f"r:{number}:swap"),
-         button(t(lang, "btn_more"), f"r:{number}:more")],
+        [button(t(lang, "btn_change"), f"r:{number}:edit"), button(t(lang, "btn_more"), f"r:{number}:more")],
+        [button(t(lang, "btn_relax"), f"r:{number}:relax"), form],
     ])
 
 
+def stop_keyboard(plan_number: str, k: int, days: int, current_day: int, lang: str) -> InlineKeyboardMarkup:
+    """What can happen to stop `k`: drop it, swap it for another site, or move it to another day."""
+    rows = [[button(t(lang, "btn_drop"), f"r:{plan_number}:drop:{k}"),
+             button(t(lang, "btn_swap"), f"r:{plan_number}:swap:{k}")]]
+    other_days = [button(t(lang, "btn_to_day", n=d + 1), f"r:{plan_number}:pin:{k}:{d}")
+                  for d in range(days) if d != current_day]
+    rows += [other_days[i:i + 3] for i in range(0, len(other_days), 3)]
+    rows.append([button(t(lang, "cancel"), f"r:{plan_number}:close")])
+    return keyboard(rows)
+
+
+async def change_plan(update: Update, context: ContextTypes.DEFAULT_TYPE, plan: dict, lang: str, action: str,
+                      stop: dict | None = None, day: int | None = None) -> None:
+    """Re-plan with one change (planner.changes): the other stops stay on their days, the seed stays."""
+    svc = services(context)
+    listed = {s["id"] for s in sitedb.list_sites(svc.db)}
+    try:
+        changed = changed_request(plan["itinerary"], action, stop["site_id"] if stop else None, day, listed)
+    except InputError as e:
+        await reply(update, context, render.esc(e.message(lang)))
+        return
+    request = {**plan["request"], **{k: changed[k] for k in ("days", "must", "pin", "avoid", "only_must", "seed")}}
+    name = render.esc(stop["name_zh"] if lang == "zh" else stop["name_en"]) if stop else ""
+    note = t(lang, f"changed_{action.replace('-', '_')}", name=name, n=(day or 0) + 1)
+    await run_plan(update, context, request, lang, notes=[note])
+
+
 async def result_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Buttons under an itinerary: r:<plan>:map|ics|web|relax|swap|more|x:<stop>|close."""
+    """Buttons under an itinerary: r:<plan>:map|ics|web|form|relax|more|edit|s:<stop>|drop:<stop>|swap:<stop>|
+    pin:<stop>:<day>|close."""
     query = update.callback_query
     lang = lang_of(update, context)
     parts = query.data.split(":")
@@ -538,6 +572,8 @@ async def result_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
                         caption=t(lang, "ics_caption"))
     elif action == "web":
         await reply(update, context, t(lang, "web_link", url=render.esc(render.web_link(svc.web_url, request))))
+    elif action == "form":
+        await reply(update, context, t(lang, "form_link", url=render.esc(render.form_link(svc.web_url, request))))
     elif action == "relax":
         if request.get("pace") == "relaxed":
             await reply(update, context, t(lang, "already_relaxed"))
@@ -545,30 +581,30 @@ async def result_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
         request["pace"] = "relaxed" if request.get("pace") == "normal" else "normal"
         await run_plan(update, context, request, lang)
     elif action == "more":
-        if request["days"] >= MAX_DAYS:
-            await reply(update, context, t(lang, "max_days"))
-            return
-        request["days"] += 1
-        await run_plan(update, context, request, lang)
-    elif action == "swap":
-        stops = render.stops(itinerary)
-        if not stops:
+        await change_plan(update, context, plan, lang, "add-day")
+    elif action == "edit":
+        listed = render.stops(itinerary)
+        if not listed:
             await reply(update, context, t(lang, "no_stops"))
             return
-        rows = [[button(f"✖ {stop['name_zh'] if lang == 'zh' else stop['name_en']}"[:60], f"r:{parts[1]}:x:{k}")]
-                for k, (_, stop) in enumerate(stops[:30])]
+        rows = [[button(f"{n} · {stop['name_zh'] if lang == 'zh' else stop['name_en']}"[:60], f"r:{parts[1]}:s:{k}")]
+                for k, (n, stop) in enumerate(listed[:30])]
         rows.append([button(t(lang, "cancel"), f"r:{parts[1]}:close")])
-        await reply(update, context, t(lang, "swap_which"), keyboard(rows))
-    elif action == "x" and len(parts) > 3:
-        stops = render.stops(itinerary)
-        k = int(parts[3]) if parts[3].isdigit() else -1
-        if not 0 <= k < len(stops):
+        await reply(update, context, t(lang, "change_which"), keyboard(rows))
+    elif action in ("s", "drop", "swap", "pin"):
+        listed = render.stops(itinerary)
+        k = int(parts[3]) if len(parts) > 3 and parts[3].isdigit() else -1
+        if not 0 <= k < len(listed):
             return
-        site_id = stops[k][1]["site_id"]
-        request["avoid"] = [*request.get("avoid", []), site_id]
-        request["must"] = [m for m in request.get("must", []) if m != site_id]
+        day_number, stop = listed[k]
+        if action == "s":
+            name = render.esc(stop["name_zh"] if lang == "zh" else stop["name_en"])
+            await show(update, context, t(lang, "stop_options", name=name, n=day_number),
+                       stop_keyboard(parts[1], k, len(itinerary["days"]), day_number - 1, lang))
+            return
+        day = int(parts[4]) if action == "pin" and len(parts) > 4 and parts[4].isdigit() else None
         await send.edit_markup(context.bot, chat_id, query.message.message_id)
-        await run_plan(update, context, request, lang)
+        await change_plan(update, context, plan, lang, action, stop, day)
     elif action == "close":
         await send.edit_markup(context.bot, chat_id, query.message.message_id)
 

@@ -55,6 +55,7 @@ def trip_request(request: dict, time_limit: float):
         arrive_at=dt.time.fromisoformat(request["arrive_at"]) if request.get("arrive_at") else None,
         pin={str(k): int(v) for k, v in (request.get("pin") or {}).items()},
         seed=int(request.get("seed") or 0),
+        only_must=bool(request.get("only_must")),
     )
 
 

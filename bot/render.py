@@ -150,6 +150,16 @@ def summary(request: dict, lang: str, name_of: Callable[[str, str], str]) -> str
 
 
 def web_link(base: str, request: dict) -> str:
+    """The web page that plans `request` again (the same seed gives the same trip)."""
+    return f"{base.rstrip('/')}/plan?{urlencode(_web_params(request))}"
+
+
+def form_link(base: str, request: dict) -> str:
+    """The web planner's form, filled in with `request`, to change and plan again."""
+    return f"{base.rstrip('/')}/?{urlencode(_web_params(request))}"
+
+
+def _web_params(request: dict) -> dict:
     origin = request["origin"]
     params = {"from": ",".join(f"{v:.5f}" for v in origin) if isinstance(origin, list | tuple) else origin,
               "days": request["days"], "date": request.get("start_date") or "",
@@ -169,9 +179,11 @@ def web_link(base: str, request: dict) -> str:
         params["arrive_at"] = arrive.strftime("%H:%M") if isinstance(arrive, dt.time) else str(arrive)[:5]
     if request.get("pin"):  # the web counts days from 1 in links
         params["pin"] = ",".join(f"{site}:{int(day) + 1}" for site, day in request["pin"].items())
+    if request.get("only_must"):
+        params["only_must"] = "1"
     if request.get("seed"):
         params["seed"] = str(request["seed"])
-    return f"{base.rstrip('/')}/plan?{urlencode(params)}"
+    return params
 
 
 # ---------------------------------------------------------------- itineraries

@@ -3,8 +3,11 @@ stand-in of tests/bot_api_standin.py, reached through TELEGRAM_BASE_URL. Each te
 
 from __future__ import annotations
 
+import datetime as dt
+import html
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -19,6 +22,7 @@ from bot_api_standin import BotApiStandin
 from icalendar import Calendar
 
 from planner import db as sitedb
+from planner.trip import today_in_china
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "123:TEST"
@@ -94,12 +98,17 @@ def day_messages(api: BotApiStandin, chat: int, since: int, days: int, lang: str
     return found
 
 
+def stop_names(day_text: str) -> list[str]:
+    """The stops of one day message, in order (each stop line reads "<b>HH:MM–HH:MM</b> mark <b>name</b>")."""
+    return [html.unescape(n) for n in re.findall(r"<b>\d\d:\d\d–\d\d:\d\d</b> [^<\n]*<b>(.+?)</b>", day_text)]
+
+
 def check_day_messages(messages) -> None:
     for call in messages:
         assert call.params["parse_mode"] == "HTML"
         assert len(call.text) <= 4096
     buttons = {b["callback_data"].split(":")[-1] for b in messages[-1].buttons if "callback_data" in b}
-    assert {"map", "ics", "web", "relax", "swap", "more"} <= buttons
+    assert {"map", "ics", "web", "relax", "edit", "more", "form"} <= buttons
 
 
 # ---------------------------------------------------------------- conversations
@@ -149,9 +158,59 @@ def test_free_text_plan_in_chinese_with_map_calendar_web_and_one_more_day(api, b
     link = api.wait_message(chat, "/plan?", since=mark)
     assert "from=changsha-south-station" in link.text and "days=2" in link.text
 
+    before = [stop_names(c.text) for c in days]
     mark = api.mark()
     api.tap(chat, last, last.button("r:", "多玩一天")["callback_data"])
-    check_day_messages(day_messages(api, chat, mark, 3))
+    api.wait_message(chat, "已安排的景点留在原来那天", since=mark)
+    longer = day_messages(api, chat, mark, 3)
+    check_day_messages(longer)
+    after = [stop_names(c.text) for c in longer]
+    assert all(set(b) <= set(a) for b, a in zip(before, after[:2], strict=True))  # days 1-2 keep their stops
+
+    mark = api.mark()
+    api.tap(chat, longer[-1], longer[-1].button("r:", "修改条件")["callback_data"])
+    form = api.wait_message(chat, "已填好的表单", since=mark)
+    assert "/?from=changsha-south-station" in form.text and "days=3" in form.text and "pin=" in form.text
+
+
+def test_a_stop_moves_to_another_day_or_is_swapped_and_the_rest_stays(api, bot):
+    chat = 211
+    today = today_in_china()
+    wednesday = today + dt.timedelta(days=(2 - today.weekday()) % 7 or 7)  # museums close on Mondays
+    mark = api.mark()
+    api.send_text(chat, f"From Ciping, 2 days starting {wednesday.isoformat()}, red history")
+    days = day_messages(api, chat, mark, 2, "en")
+    before = [stop_names(c.text) for c in days]
+    assert before[0] and before[1], before
+
+    mark = api.mark()
+    api.tap(chat, days[-1], days[-1].button("r:", "Change a stop")["callback_data"])
+    choices = api.wait_message(chat, "Which stop would you like to change?", since=mark)
+    moved = before[0][0]
+    mark = api.mark()
+    api.tap(chat, choices, choices.button("r:", f"1 · {moved}")["callback_data"])
+    options = api.wait_message(chat, "(day 1)", since=mark, methods=("editMessageText",))
+    assert not any("To day 1" in b["text"] for b in options.buttons)
+    mark = api.mark()
+    api.tap(chat, options, options.button("r:", "To day 2")["callback_data"])
+    api.wait_message(chat, f"Moving {moved} to day 2", since=mark)
+    pinned = day_messages(api, chat, mark, 2, "en")
+    after = [stop_names(c.text) for c in pinned]
+    assert moved in after[1] and moved not in after[0]
+    assert set(before[1]) <= set(after[1]) and set(before[0]) - {moved} <= set(after[0])
+
+    mark = api.mark()
+    api.tap(chat, pinned[-1], pinned[-1].button("r:", "Change a stop")["callback_data"])
+    choices = api.wait_message(chat, "Which stop would you like to change?", since=mark)
+    gone = after[1][-1]
+    mark = api.mark()
+    api.tap(chat, choices, choices.button("r:", f"2 · {gone}")["callback_data"])
+    options = api.wait_message(chat, "(day 2)", since=mark, methods=("editMessageText",))
+    mark = api.mark()
+    api.tap(chat, options, options.button("r:", "Swap")["callback_data"])
+    swapped = [stop_names(c.text) for c in day_messages(api, chat, mark, 2, "en")]
+    assert gone not in sum(swapped, []) and set(after[0]) <= set(swapped[0])
+    assert set(after[1]) - {gone} <= set(swapped[1])
 
 
 def test_free_text_plan_in_english_asks_only_for_what_is_missing(api, bot):
@@ -166,14 +225,19 @@ def test_free_text_plan_in_english_asks_only_for_what_is_missing(api, bot):
     days = day_messages(api, chat, mark, 2, "en")
     check_day_messages(days)
 
+    before = [stop_names(c.text) for c in days]
     mark = api.mark()
-    api.tap(chat, days[-1], days[-1].button("r:", "Swap")["callback_data"])
-    choices = api.wait_message(chat, "Which stop should go?", since=mark)
-    victim = choices.buttons[0]
+    api.tap(chat, days[-1], days[-1].button("r:", "Change a stop")["callback_data"])
+    choices = api.wait_message(chat, "Which stop would you like to change?", since=mark)
+    victim = choices.buttons[0]["text"].split(" · ", 1)[1]
     mark = api.mark()
-    api.tap(chat, choices, victim["callback_data"])
-    replanned = day_messages(api, chat, mark, 2, "en")
-    assert victim["text"].removeprefix("✖ ") not in "".join(c.text for c in replanned)
+    api.tap(chat, choices, choices.buttons[0]["callback_data"])
+    options = api.wait_message(chat, "drop it, swap it", since=mark, methods=("editMessageText",))
+    mark = api.mark()
+    api.tap(chat, options, options.button("r:", "Drop")["callback_data"])
+    api.wait_message(chat, f"Dropped {victim}", since=mark)
+    after = [stop_names(c.text) for c in day_messages(api, chat, mark, 2, "en")]
+    assert [set(day) for day in after] == [set(day) - {victim} for day in before]  # nothing else moves or is added
 
 
 def test_missing_origin_is_asked_for_and_typos_are_offered_choices(api, bot):

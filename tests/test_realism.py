@@ -164,6 +164,31 @@ def test_pinned_site_is_visited_on_its_day(shipped_db):
     assert itinerary["request"]["pin"] == {"jinggangshan-longshi-huishi": 2}
 
 
+def test_a_changed_plan_keeps_every_other_stop_on_its_day(shipped_db):
+    from planner.changes import changed_request
+
+    request = TripRequest(origin="茨坪", days=2, start_date=_next(2), destination="井冈山", seed=3, **BUDGET)
+    itinerary = solve_trip(shipped_db, request)
+    days = [[s["site_id"] for s in day["stops"]] for day in itinerary["days"]]
+    dropped = days[0][0]
+
+    def replan(changed: dict) -> list[list[str]]:
+        again = TripRequest(origin=changed["origin"], days=changed["days"], start_date=request.start_date,
+                            destination=changed["destination"], must=changed["must"], avoid=changed["avoid"],
+                            pin=changed["pin"], only_must=changed["only_must"], seed=changed["seed"], **BUDGET)
+        return [[s["site_id"] for s in day["stops"]] for day in solve_trip(shipped_db, again)["days"]]
+
+    after_drop = replan(changed_request(itinerary, "drop", dropped))
+    # each day keeps its other stops and gains none (only_must); the order within a day may change
+    assert [set(day) for day in after_drop] == [set(day) - {dropped} for day in days]
+    longer = replan(changed_request(itinerary, "add-day"))
+    assert len(longer) == 3 and all(set(before) <= set(now) for before, now in zip(days, longer[:2], strict=True))
+    with pytest.raises(InputError):
+        changed_request(itinerary, "pin", dropped, 5)
+    with pytest.raises(InputError):
+        changed_request(itinerary, "drop", "no-such-stop")
+
+
 def test_stops_say_how_precise_their_location_is(shipped_db):
     request = TripRequest(origin="宜春站", days=2, start_date=_next(3), **BUDGET)
     for stop in _visits(solve_trip(shipped_db, request)):
