@@ -193,7 +193,8 @@ def _name(item: dict, lang: str) -> str:
 
 
 def _stop_lines(stop: dict, lang: str, detail: int) -> list[str]:
-    lines = [t(lang, "drive", minutes=stop["travel_minutes"], km=stop["distance_km"])]
+    leg = "area_bus" if stop.get("by_area_bus") else "drive"
+    lines = [t(lang, leg, minutes=stop["travel_minutes"], km=stop["distance_km"])]
     wait = "" if stop["arrive"] == stop["visit_start"] else t(lang, "wait", time=_clock(stop["arrive"]))
     mark = CATEGORY_MARK.get(stop.get("category"), "")
     lines.append(f"<b>{_clock(stop['visit_start'])}–{_clock(stop['depart'])}</b> {mark} "

@@ -116,6 +116,8 @@ TEXTS: dict[str, tuple[str, str]] = {
     "day_header": ("第 {n} 天 · {date}", "Day {n} · {date}"),
     "leave": ("{time} 从 <b>{place}</b> 出发", "{time} leave <b>{place}</b>"),
     "drive": ("🚗 {minutes} 分钟 · {km} 公里", "🚗 {minutes} min · {km} km"),
+    "area_bus": ("🚌 景区观光车或自驾 {minutes} 分钟 · {km} 公里",
+                 "🚌 scenic-area bus or drive, {minutes} min · {km} km"),
     "wait": ("（{time} 到达，等候开门）", " (arrive {time}, wait for opening)"),
     "overnight": ("{time} 住 <b>{place}</b>", "{time} overnight in <b>{place}</b>"),
     "arrive": ("{time} 到达 <b>{place}</b>", "{time} arrive at <b>{place}</b>"),

@@ -25,8 +25,10 @@ def itinerary_text(itinerary: dict, lang: str = "zh") -> str:
         lines.append(f"{header}  {day['date']} ({_weekday(day['date'], lang)})")
         lines.append(f"  {_clock(day['start']['time'])}  {'出发' if zh else 'Leave'} {day['start'][name]}")
         for stop in day["stops"]:
-            drive = (f"车程 {stop['travel_minutes']} 分钟, {stop['distance_km']} 公里" if zh
-                     else f"drive {stop['travel_minutes']} min, {stop['distance_km']} km")
+            how = ("景区观光车或自驾" if zh else "scenic-area bus or drive") if stop.get("by_area_bus") else (
+                "车程" if zh else "drive")
+            drive = (f"{how} {stop['travel_minutes']} 分钟, {stop['distance_km']} 公里" if zh
+                     else f"{how} {stop['travel_minutes']} min, {stop['distance_km']} km")
             lines.append(f"         ↓ {drive}")
             wait = "" if stop["arrive"] == stop["visit_start"] else (
                 f"（{_clock(stop['arrive'])} 到达，等候开门）" if zh else f" (arrive {_clock(stop['arrive'])}, wait)")

@@ -606,7 +606,7 @@ def _day(model: Model, day: int, visits: list[toptw.Visit], areas: dict[str, dic
     first_leg = int(minutes[path[0], path[1]])
     # Leave just in time for the first visit rather than at dawn; a night's "depart" is the next morning.
     leave = max(morning, visits[1].start - first_leg) if len(visits) > 2 else morning
-    stops, lunch = [], None
+    stops, lunch, previous_site = [], None, None
     for i, visit in enumerate(visits[1:-1], 1):
         node: SiteVisit = model.nodes[visit.node]
         site = node.site
@@ -631,7 +631,9 @@ def _day(model: Model, day: int, visits: list[toptw.Visit], areas: dict[str, dic
             "outdoor": is_outdoor(site),
             "area": {"id": area["id"], "name_zh": area["name_zh"], "name_en": area["name_en"]} if area else None,
             "ticket_in_area": bool(area),
+            "by_area_bus": _on_area_bus(previous_site, site, area),
         })
+        previous_site = site
     last_leg = int(minutes[path[-2], path[-1]])
     arrive_end = (visits[-2].depart if len(visits) > 2 else leave) + last_leg
     end_place = _place_of(model, path[-1])
@@ -645,6 +647,13 @@ def _day(model: Model, day: int, visits: list[toptw.Visit], areas: dict[str, dic
         "sunset": hhmm(sunset_minutes(model.dates[day], end_place.lat, end_place.lon)),
         "day_start": _stamp(date0, morning),
     }
+
+
+def _on_area_bus(previous: dict | None, site: dict, area: dict | None) -> bool:
+    """Whether the leg from `previous` to `site` runs between two stops of their scenic area's sightseeing bus
+    (areas.yaml `shuttle_sites`), so the itinerary can say the bus is the way to go."""
+    network = set((area or {}).get("shuttle_sites") or [])
+    return previous is not None and previous.get("area") == site.get("area") and {previous["id"], site["id"]} <= network
 
 
 def _endpoint(place: Place, date0: dt.date, minute: int) -> dict:
@@ -673,7 +682,7 @@ def _unreached(model: Model, problem: toptw.Problem, missing: list[int], pins: d
 
 def _areas(db: sqlite_utils.Database) -> dict[str, dict]:
     """Ticketed scenic areas by id ({} on a database without them)."""
-    if "areas" not in db.table_names() or not hasattr(sitedb, "list_areas"):
+    if "areas" not in db.table_names():
         return {}
     return {a["id"]: a for a in sitedb.list_areas(db)}
 

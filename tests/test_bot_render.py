@@ -221,7 +221,8 @@ def _issue9_itinerary() -> dict:
     first.update(visit_start="2026-12-05T09:10", depart="2026-12-05T10:10", area=area, ticket_in_area=True,
                  precision_m=150, approximate=False)
     second.update(arrive="2026-12-05T13:30", visit_start="2026-12-05T13:30", depart="2026-12-05T15:00",
-                  area=area, ticket_in_area=True, precision_m=3000, approximate=True, name_zh="龙潭瀑布群")
+                  area=area, ticket_in_area=True, precision_m=3000, approximate=True, name_zh="龙潭瀑布群",
+                  by_area_bus=True)
     for day in itinerary["days"]:
         day["sunset"] = "17:31"
         day["lunch"] = {"start": f"{day['date']}T12:00", "end": f"{day['date']}T12:45", "near_zh": "茨坪<镇>",
@@ -244,6 +245,7 @@ def test_day_messages_show_lunch_sunset_destination_and_area_tickets_once():
     assert "门票合计约 ¥190" in last and "井冈山风景名胜区：一票通用 ¥190" in last and "某&lt;馆&gt;" in last
     # a day whose only stop ends before lunch: lunch after it
     assert "午餐 12:00～12:45" in last and last.count("–") == 1
+    assert first.count("🚌 景区观光车或自驾") == 1 and first.count("🚗") == 2  # to the first stop, to the hotel
     en = "\n".join(render.day_messages(itinerary, "en"))
     assert "sunset 17:31" in en and "Jinggangshan &lt;Scenic&gt; Area" in en and "<Scenic>" not in en
     assert "included in the Jinggangshan &lt;Scenic&gt; Area ticket" in en

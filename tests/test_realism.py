@@ -189,6 +189,19 @@ def test_a_changed_plan_keeps_every_other_stop_on_its_day(shipped_db):
         changed_request(itinerary, "drop", "no-such-stop")
 
 
+def test_legs_between_stops_of_the_area_bus_say_so(shipped_db):
+    request = TripRequest(origin="茨坪", days=2, start_date=_next(2), destination="井冈山", **BUDGET)
+    network = set(sitedb.get_area(shipped_db, "jinggangshan")["shuttle_sites"])
+    bus_legs = 0
+    for day in solve_trip(shipped_db, request)["days"]:
+        previous = None
+        for stop in day["stops"]:
+            assert stop["by_area_bus"] == (previous is not None and {previous, stop["site_id"]} <= network)
+            bus_legs += stop["by_area_bus"]
+            previous = stop["site_id"]
+    assert bus_legs >= 1
+
+
 def test_stops_say_how_precise_their_location_is(shipped_db):
     request = TripRequest(origin="宜春站", days=2, start_date=_next(3), **BUDGET)
     for stop in _visits(solve_trip(shipped_db, request)):

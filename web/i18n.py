@@ -100,6 +100,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "day_n": ("第 {n} 天", "Day {n}"),
     "leave": ("出发", "Leave"),
     "drive": ("车程 {minutes} 分钟 · {km} 公里", "Drive {minutes} min · {km} km"),
+    "area_bus": ("景区观光车或自驾 {minutes} 分钟 · {km} 公里", "Scenic-area bus or drive, {minutes} min · {km} km"),
     "visit": ("游览", "Visit"),
     "wait_open": ("{time} 到达，等候开门", "arrive {time}, wait for opening"),
     "overnight": ("住宿", "Overnight in"),
