@@ -78,7 +78,9 @@ def _stop_schema() -> dict:
         "area": {"oneOf": [{"type": "null"}, {"$ref": "#/components/schemas/AreaRef"}]},
         "outdoor": {"type": "boolean", "description": "an outdoor visit: planned to end before sunset"},
         "ticket_in_area": {"type": "boolean", "description": "covered by the area's ticket, listed once in "
-                           "the itinerary's tickets"}}}
+                           "the itinerary's tickets"},
+        "by_area_bus": {"type": "boolean", "description": "the leg to this stop runs between two stops of the "
+                        "scenic area's sightseeing bus"}}}
 
 
 def _plan_request_schema() -> dict:
