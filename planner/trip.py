@@ -12,7 +12,8 @@ The model (a team orienteering problem with time windows, solved by `planner.top
   trip has no window at all.
 - Lunch: each site has a second node, exclusive with the first, that is the visit plus a LUNCH_MINUTES meal:
   right after a short visit (the meal starting between 11:30 and 12:30, near the site) or inside a long
-  visit (the scenic area's restaurants or a packed lunch, 12:00-12:45). The lunch node scores LUNCH_VALUE
+  visit (the scenic area's restaurants or a packed lunch, 12:00-12:45; a visit of MEAL_IN_VISIT minutes or
+  more already counts that meal, so it does not grow). The lunch node scores LUNCH_VALUE
   more, so the optimiser plans a lunch into every day where one fits; two lunches in one day cannot fit
   (their windows are too narrow), so day["lunch"] is at most one meal.
 - Value = importance x match to the traveller's interests (x1.5 for a requested theme) x a visit-length
@@ -85,6 +86,9 @@ LUNCH_MINUTES = 45
 LUNCH_FIRST_START, LUNCH_LAST_START = 11 * 60 + 30, 12 * 60 + 30  # a meal after a visit starts in this window
 LUNCH_INSIDE_AT = 12 * 60  # a long visit's lunch
 LONG_VISIT = 180  # visits at least this long take lunch inside
+# A visit this long (a mountain day) already includes its meal: guides' "5-6 hours in the park" counts the
+# lunch eaten there. ASSUMPTION from how the sources phrase visit lengths, not measured.
+MEAL_IN_VISIT = 300
 ARRIVAL_BUFFER = 30  # minutes from a train or flight's arrival to leaving the station (luggage, taxi, car hire)
 NOW_BUFFER = 15  # "today" plans leave this long after now
 EVENING_DRIVE_MINUTES = 90  # longest drive between a site and the night's town, at any pace
@@ -335,7 +339,8 @@ class SiteVisit:
 
     @property
     def service(self) -> int:
-        return self.minutes + (LUNCH_MINUTES if self.lunch else 0)
+        meal_included = self.lunch == "inside" and self.minutes >= MEAL_IN_VISIT
+        return self.minutes + (LUNCH_MINUTES if self.lunch and not meal_included else 0)
 
 
 @dataclass

@@ -19,7 +19,7 @@ from planner.errors import InputError
 from planner.geo import haversine_m
 from planner.hours import windows_on
 from planner.travel import OsrmTable, RoadEstimate, drive_minutes
-from planner.trip import DAY, PACES, TripRequest, solve_trip, today_in_china
+from planner.trip import DAY, LUNCH_MINUTES, MEAL_IN_VISIT, PACES, TripRequest, solve_trip, today_in_china
 
 
 @pytest.fixture(scope="module")
@@ -65,8 +65,11 @@ def check_itinerary(db, itinerary: dict, request: TripRequest) -> None:
             assert start >= arrive
             assert depart - start == stop["visit_minutes"]
             inside = bool(lunch) and lunch["inside"] and lunch["near_zh"] == stop["name_zh"]
-            # a visit is the site's own length, or a mountain day shortened by the pace (plus lunch inside)
-            assert stop["visit_minutes"] - (45 if inside else 0) == min(site["visit_minutes"], pace.long_visit_cap)
+            # a visit is the site's own length, or a mountain day shortened by the pace, plus a lunch inside
+            # unless the visit is long enough to count it already
+            planned = min(site["visit_minutes"], pace.long_visit_cap)
+            meal = LUNCH_MINUTES if inside and planned < MEAL_IN_VISIT else 0
+            assert stop["visit_minutes"] - meal == planned
             date = date0 + dt.timedelta(days=d)
             windows = windows_on(date, site["hours"], site["seasons"])
             assert any(d * DAY + a <= start and depart <= d * DAY + b for a, b in windows), (
