@@ -189,41 +189,30 @@ def area_ids(db: sqlite_utils.Database) -> set[str]:
 
 def load_areas(data_dir: Path = DATA_DIR) -> list[dict]:
     """The ticketed scenic areas of data/areas.yaml, validated (InputError names the area and field)."""
-    path = data_dir / "areas.yaml"
-    raw = (yaml.safe_load(path.read_text(encoding="utf-8")) or []) if path.exists() else []
-    areas = []
-    for i, record in enumerate(raw, 1):
-        try:
-            areas.append(validate_area(record))
-        except InputError as e:
-            label = record.get("id", f"#{i}") if isinstance(record, dict) else f"#{i}"
-            raise InputError("areas", f"areas.yaml: {label}: {e}", f"areas.yaml：{label}：{e.zh}") from None
-    ids = [a["id"] for a in areas]
-    duplicates = sorted({i for i in ids if ids.count(i) > 1})
-    if duplicates:
-        raise InputError("areas", f"areas.yaml: duplicate id {duplicates[0]}", f"areas.yaml：重复编号 {duplicates[0]}")
-    return areas
+    return _load_records(data_dir / "areas.yaml", "areas", validate_area)
 
 
 def load_itineraries(data_dir: Path = DATA_DIR) -> list[dict]:
     """The published itineraries of data/itineraries.yaml, validated: [{id, title, url, kind, origin, base,
     days: [{sites: [site id], other: [text], note}]}]. Empty when the file is absent."""
-    path = data_dir / "itineraries.yaml"
+    return _load_records(data_dir / "itineraries.yaml", "itineraries", validate_itinerary)
+
+
+def _load_records(path: Path, field: str, validate) -> list[dict]:
+    """The records of a YAML list file, each validated, with unique ids; [] when the file is absent."""
     raw = (yaml.safe_load(path.read_text(encoding="utf-8")) or []) if path.exists() else []
-    itineraries = []
+    records = []
     for i, record in enumerate(raw, 1):
         try:
-            itineraries.append(validate_itinerary(record))
+            records.append(validate(record))
         except InputError as e:
             label = record.get("id", f"#{i}") if isinstance(record, dict) else f"#{i}"
-            raise InputError("itineraries", f"itineraries.yaml: {label}: {e}",
-                             f"itineraries.yaml：{label}：{e.zh}") from None
-    ids = [t["id"] for t in itineraries]
+            raise InputError(field, f"{path.name}: {label}: {e}", f"{path.name}：{label}：{e.zh}") from None
+    ids = [r["id"] for r in records]
     duplicates = sorted({i for i in ids if ids.count(i) > 1})
     if duplicates:
-        raise InputError("itineraries", f"itineraries.yaml: duplicate id {duplicates[0]}",
-                         f"itineraries.yaml：重复编号 {duplicates[0]}")
-    return itineraries
+        raise InputError(field, f"{path.name}: duplicate id {duplicates[0]}", f"{path.name}：重复编号 {duplicates[0]}")
+    return records
 
 
 def guide_mentions(data_dir: Path = DATA_DIR) -> dict[str, int]:

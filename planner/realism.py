@@ -27,7 +27,7 @@ from pathlib import Path
 import sqlite_utils
 import yaml
 
-from planner.db import DATA_DIR, REPO_ROOT, get_site
+from planner.db import REPO_ROOT, get_site, load_itineraries
 from planner.destination import Focus, resolve_destination
 from planner.geo import haversine_m
 from planner.sun import sunset_minutes
@@ -44,11 +44,6 @@ REFERENCE_NOW = dt.datetime(2026, 12, 1, 8, 0, tzinfo=CHINA_TZ)
 
 def load_corpus(path: Path = CORPUS) -> list[dict]:
     return yaml.safe_load(path.read_text(encoding="utf-8")) or []
-
-
-def load_expert_itineraries(data_dir: Path = DATA_DIR) -> list[dict]:
-    path = data_dir / "itineraries.yaml"
-    return (yaml.safe_load(path.read_text(encoding="utf-8")) or []) if path.exists() else []
 
 
 def to_request(raw: dict, **overrides) -> TripRequest:
@@ -163,7 +158,7 @@ def _recall(visited: set[str], focus: Focus | None, experts: list[dict]) -> floa
 def run_realism(db: sqlite_utils.Database, corpus: list[dict] | None = None, iterations: int | None = None,
                 experts: list[dict] | None = None) -> dict:
     corpus = load_corpus() if corpus is None else corpus
-    experts = load_expert_itineraries() if experts is None else experts
+    experts = load_itineraries() if experts is None else experts
     rows = []
     for entry in corpus:
         overrides = {"iterations": iterations} if iterations else {}
