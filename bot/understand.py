@@ -319,13 +319,19 @@ def _next_monthly(today: dt.date, day: int) -> dt.date | None:
     return None
 
 
+def _in_next_month(today: dt.date, day: int) -> dt.date | None:
+    """Day `day` of the month after today's (下个月5号)."""
+    year, month = (today.year + 1, 1) if today.month == 12 else (today.year, today.month + 1)
+    return _safe_date(year, month, day)
+
+
 def _qingming(year: int) -> dt.date:
     yy = year % 100
     return dt.date(year, 4, int(yy * 0.2422 + 4.81) - yy // 4)
 
 
 def _holiday(today: dt.date, name: str) -> dt.date | None:
-    fixed = {"national": (10, 1), "labour": (5, 1), "newyear": (1, 1), "christmas": (12, 25)}
+    fixed = {"national": (10, 1), "labour": (5, 1), "newyear": (1, 1), "christmas": (12, 25), "christmas-eve": (12, 24)}
     if name in fixed:
         return _next_yearly(today, *fixed[name])
     if name == "qingming":
@@ -366,9 +372,10 @@ def _safe_date(year: int, month: int, day: int) -> dt.date | None:
 
 _ZH_HOLIDAYS = [(r"国庆节?|十一(?=黄金周|长假|假期|小长假|期间|的时候)", "national"), (r"五一|劳动节", "labour"),
                 (r"元旦", "newyear"), (r"春节|过年", "spring"), (r"清明节?", "qingming"), (r"端午节?", "dragon"),
-                (r"中秋节?", "midautumn"), (r"圣诞节?", "christmas")]
+                (r"中秋节?", "midautumn"), (r"平安夜|圣诞前夜", "christmas-eve"), (r"圣诞节?", "christmas")]
 _EN_HOLIDAYS = [(r"national day|golden week|october 1st", "national"), (r"may day|labou?r day", "labour"),
-                (r"new year'?s(?: day)?", "newyear"), (r"christmas(?: day)?|xmas", "christmas"),
+                (r"new year'?s(?: day)?", "newyear"), (r"christmas eve|xmas eve", "christmas-eve"),
+                (r"christmas(?: day)?|xmas", "christmas"),
                 (r"spring festival|chinese new year|lunar new year", "spring"), (r"qingming|tomb[- ]sweeping",
                  "qingming"), (r"dragon boat(?: festival)?", "dragon"), (r"mid-?autumn(?: festival)?", "midautumn")]
 
@@ -446,6 +453,7 @@ def _date_rules(today: dt.date):
          lambda m: month_day(m[1], m[2])),
         (rf"\b({_MONTH_RE})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?\b", lambda m: month_day(str(MONTHS[m[1]]), m[2])),
         (rf"\b(\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?({_MONTH_RE})\b", lambda m: month_day(str(MONTHS[m[2]]), m[1])),
+        (r"下个?月\s*" + NUM + r"\s*[日号]", lambda m: (_in_next_month(today, number(m[1]) or 0), False)),
         (r"(?<![月\d])" + NUM + r"\s*[日号](?!游)", lambda m: (_next_monthly(today, number(m[1]) or 0), False)),
         (r"\b(?:on\s+)?the\s+(\d{1,2})(?:st|nd|rd|th)\b", lambda m: (_next_monthly(today, int(m[1])), False)),
         (r"大后天|(?:the )?day after tomorrow", lambda m: (today + dt.timedelta(days=2 if "大" not in m[0] else 3),

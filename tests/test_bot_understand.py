@@ -113,6 +113,8 @@ TODAY = dt.date(2026, 11, 18)  # a Wednesday
     ("next Saturday", "2026-11-28"), ("this saturday", "2026-11-21"), ("on Dec 5", "2026-12-05"),
     ("5th of March", "2027-03-05"), ("national day", "2027-10-01"), ("the day after tomorrow", "2026-11-20"),
     ("today", "2026-11-18"), ("this weekend", "2026-11-21"), ("2026年12月24日", "2026-12-24"),
+    ("Christmas Eve", "2026-12-24"), ("christmas", "2026-12-25"), ("平安夜", "2026-12-24"), ("下个月5号", "2026-12-05"),
+    ("下月20日", "2026-12-20"),
 ])
 def test_dates(index, text, date):
     assert u.understand(text, index, TODAY).start_date == dt.date.fromisoformat(date)
