@@ -530,9 +530,9 @@ async def change_plan(update: Update, context: ContextTypes.DEFAULT_TYPE, plan: 
                       stop: dict | None = None, day: int | None = None) -> None:
     """Re-plan with one change (planner.changes): the other stops stay on their days, the seed stays."""
     svc = services(context)
-    listed = {s["id"] for s in sitedb.list_sites(svc.db)}
+    published = {s["id"] for s in sitedb.list_sites(svc.db)}
     try:
-        changed = changed_request(plan["itinerary"], action, stop["site_id"] if stop else None, day, listed)
+        changed = changed_request(plan["itinerary"], action, stop["site_id"] if stop else None, day, published)
     except InputError as e:
         await reply(update, context, render.esc(e.message(lang)))
         return
@@ -583,20 +583,20 @@ async def result_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     elif action == "more":
         await change_plan(update, context, plan, lang, "add-day")
     elif action == "edit":
-        listed = render.stops(itinerary)
-        if not listed:
+        stops = render.stops(itinerary)
+        if not stops:
             await reply(update, context, t(lang, "no_stops"))
             return
         rows = [[button(f"{n} · {stop['name_zh'] if lang == 'zh' else stop['name_en']}"[:60], f"r:{parts[1]}:s:{k}")]
-                for k, (n, stop) in enumerate(listed[:30])]
+                for k, (n, stop) in enumerate(stops[:30])]
         rows.append([button(t(lang, "cancel"), f"r:{parts[1]}:close")])
         await reply(update, context, t(lang, "change_which"), keyboard(rows))
     elif action in ("s", "drop", "swap", "pin"):
-        listed = render.stops(itinerary)
+        stops = render.stops(itinerary)
         k = int(parts[3]) if len(parts) > 3 and parts[3].isdigit() else -1
-        if not 0 <= k < len(listed):
+        if not 0 <= k < len(stops):
             return
-        day_number, stop = listed[k]
+        day_number, stop = stops[k]
         if action == "s":
             name = render.esc(stop["name_zh"] if lang == "zh" else stop["name_en"])
             await show(update, context, t(lang, "stop_options", name=name, n=day_number),
