@@ -1384,8 +1384,10 @@ def build_application(token: str, base_url: str | None = None, db_path: str | Pa
     application = builder.build()
 
     curators = {int(x) for x in re.findall(r"-?\d+", os.environ.get("HONGTU_CURATOR_IDS", ""))}
+    iterations = os.environ.get("HONGTU_PLAN_ITERATIONS", "")
     planner = Planner(db_path, time_limit=float(os.environ.get("HONGTU_PLAN_TIME_LIMIT", "2.0")),
-                      workers=int(os.environ.get("HONGTU_PLAN_WORKERS", "2")))
+                      workers=int(os.environ.get("HONGTU_PLAN_WORKERS", "2")),
+                      iterations=int(iterations) if iterations.isdigit() else None)
     application.bot_data["hongtu"] = Services(
         db_path=db_path, db=sitedb.connect(db_path), planner=planner,
         rate=RateLimiter.from_text(os.environ.get("HONGTU_PLAN_RATE")),

@@ -34,12 +34,12 @@ class PlanError(Exception):
         return self.zh if lang == "zh" else self.en
 
 
-def trip_request(request: dict, time_limit: float):
-    from planner.trip import TripRequest
+def trip_request(request: dict, time_limit: float, iterations: int | None = None):
+    from planner.trip import TripRequest, for_a_server
 
     origin = request["origin"]
     end = request.get("end")
-    return TripRequest(
+    return for_a_server(TripRequest(
         origin=tuple(origin) if isinstance(origin, list | tuple) else origin,
         days=int(request["days"]),
         start_date=dt.date.fromisoformat(request["start_date"]) if request.get("start_date") else None,
@@ -56,17 +56,17 @@ def trip_request(request: dict, time_limit: float):
         pin={str(k): int(v) for k, v in (request.get("pin") or {}).items()},
         seed=int(request.get("seed") or 0),
         only_must=bool(request.get("only_must")),
-    )
+    ), iterations)
 
 
-def solve(db_path: str, request: dict, time_limit: float) -> dict:
+def solve(db_path: str, request: dict, time_limit: float, iterations: int | None = None) -> dict:
     """Runs in a worker process: {"itinerary": ...} or {"error": {"en": ..., "zh": ...}}."""
     from planner import db as sitedb
     from planner.trip import solve_trip
 
     db = sitedb.connect(db_path, migrate_schema=False)
     try:
-        return {"itinerary": solve_trip(db, trip_request(request, time_limit))}
+        return {"itinerary": solve_trip(db, trip_request(request, time_limit, iterations))}
     except InputError as e:
         return {"error": {"en": e.message("en"), "zh": e.message("zh")}}
     finally:
@@ -97,8 +97,8 @@ def _warm_up() -> bool:
 class Planner:
     """A small process pool with a per-plan deadline."""
 
-    def __init__(self, db_path: str, time_limit: float = 2.0, workers: int = 2):
-        self.db_path, self.time_limit, self.workers = str(db_path), time_limit, workers
+    def __init__(self, db_path: str, time_limit: float = 2.0, workers: int = 2, iterations: int | None = None):
+        self.db_path, self.time_limit, self.workers, self.iterations = str(db_path), time_limit, workers, iterations
         self._pool: ProcessPoolExecutor | None = None
 
     def _executor(self) -> ProcessPoolExecutor:
@@ -118,9 +118,11 @@ class Planner:
 
     async def plan(self, request: dict) -> dict:
         loop = asyncio.get_running_loop()
-        deadline = self.time_limit * 2 + 20  # model building and process start-up come on top of the search
+        # the search's own safety cap, then model building and process start-up
+        deadline = trip_request(request, self.time_limit).time_limit * 2 + 20
         try:
-            future = loop.run_in_executor(self._executor(), solve, self.db_path, request, self.time_limit)
+            future = loop.run_in_executor(self._executor(), solve, self.db_path, request, self.time_limit,
+                                          self.iterations)
             result = await asyncio.wait_for(future, deadline)
         except TimeoutError:
             raise PlanError("planning took too long", "规划超时", "timeout") from None

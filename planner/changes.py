@@ -21,8 +21,9 @@ def stops_by_day(itinerary: dict) -> dict[str, int]:
 def changed_request(itinerary: dict, action: str, site_id: str | None = None, day: int | None = None,
                     listed: set[str] | None = None) -> dict:
     """The request for `itinerary` after one change. `drop` visits only what is left (only_must); `swap` lets
-    the planner put another site in its place; `pin` moves a stop to `day` (index from 0); `add-day` adds a day
-    at the end. `listed`: the ids of sites still published (a site hidden since cannot be kept); None: all."""
+    the planner put another site in its place; `pin` moves a stop to `day` (index from 0; the stops of that day
+    may move to another day to make room); `add-day` adds a day at the end. `listed`: the ids of sites still
+    published (a site hidden since cannot be kept); None: all."""
     if action not in CHANGES:
         raise InputError("action", "choose drop, swap, pin or add-day",
                          "请选择 drop（删除）、swap（换一个）、pin（指定日期）或 add-day（加一天）")
@@ -51,6 +52,8 @@ def changed_request(itinerary: dict, action: str, site_id: str | None = None, da
         pins.pop(site_id, None)
         avoid += [] if site_id in avoid else [site_id]
     elif action == "pin":
+        # The stops already on that day stay must-sees but may change day, to make room for the one moved there.
+        pins = {s: d for s, d in pins.items() if d != day}
         pins[site_id] = day
     # Only a drop (and a later pin in a plan trimmed by a drop) keeps the trip to the sites left; a swap or a
     # new day asks the planner to fill the free time.

@@ -40,6 +40,7 @@ The model (a team orienteering problem with time windows, solved by `planner.top
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
 import os
@@ -141,6 +142,15 @@ def default_safety_cap(days: int) -> float:
     """The time limit when the request sets none: only a cap for a very loaded machine (then the answer may
     vary between runs; `solver.capped` says so)."""
     return 4 * default_time_limit(days) + 1.0
+
+
+def for_a_server(request: TripRequest, iterations: int | None = None) -> TripRequest:
+    """The request as a shared server (web, bot) solves it: one search chain, so the plan depends only on the
+    request and its seed, never on how busy the server is (two chains when idle and one when busy would give
+    different plans); the time limit only a safety cap, at least the planner's own for the trip's length;
+    `iterations` (tests) overrides the budget."""
+    cap = min(60.0, max(request.time_limit or 0, default_safety_cap(request.days)))
+    return dataclasses.replace(request, chains=1, time_limit=cap, iterations=iterations or request.iterations)
 
 
 def default_chains() -> int:

@@ -36,7 +36,8 @@ class BotProcess:
         self.api, self.db_path, self.args = api, db_path, args
         self.log = workdir / "bot.log"
         self.env = {**os.environ, "TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_BASE_URL": api.url,
-                    "HONGTU_PLAN_TIME_LIMIT": "0.3", "HONGTU_CURATOR_IDS": f"{CURATOR}, 4242",
+                    "HONGTU_PLAN_TIME_LIMIT": "0.3", "HONGTU_PLAN_ITERATIONS": "150",
+                    "HONGTU_CURATOR_IDS": f"{CURATOR}, 4242",
                     "HONGTU_BOT_STATE": str(workdir / "bot_state.pickle"), "HONGTU_BOT_SAVE_INTERVAL": "1",
                     "HONGTU_WEB_URL": "http://127.0.0.1:8000", "PYTHONUNBUFFERED": "1", **env}
         self.proc: subprocess.Popen | None = None
@@ -196,8 +197,10 @@ def test_a_stop_moves_to_another_day_or_is_swapped_and_the_rest_stays(api, bot):
     api.wait_message(chat, f"Moving {moved} to day 2", since=mark)
     pinned = day_messages(api, chat, mark, 2, "en")
     after = [stop_names(c.text) for c in pinned]
+    # the moved stop is on day 2, day 1 keeps its other stops, and nothing is lost (a stop of day 2 may have
+    # changed day to make room)
     assert moved in after[1] and moved not in after[0]
-    assert set(before[1]) <= set(after[1]) and set(before[0]) - {moved} <= set(after[0])
+    assert set(before[0]) - {moved} <= set(after[0]) and set(sum(before, [])) <= set(sum(after, []))
 
     mark = api.mark()
     api.tap(chat, pinned[-1], pinned[-1].button("r:", "Change a stop")["callback_data"])

@@ -14,6 +14,7 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Time
 from bot import render, send
 from bot.planning import RateLimiter, trip_request
 from planner import db as sitedb
+from planner.trip import default_safety_cap
 
 
 def _stop(n: int, name: str = "黄洋界哨口", summary: str = "井冈山五大哨口之一。后文。") -> dict:
@@ -106,7 +107,7 @@ def test_site_card_and_open_status(mini_db):
 def test_trip_request_from_a_stored_request():
     request = trip_request({"origin": [26.5, 114.1], "days": 2, "start_date": "2026-12-05", "must": ["a"]}, 0.5)
     assert request.origin == (26.5, 114.1) and request.start_date == dt.date(2026, 12, 5)
-    assert request.interests == {"red": 1.0, "eco": 1.0} and request.time_limit == 0.5
+    assert request.interests == {"red": 1.0, "eco": 1.0} and request.time_limit == default_safety_cap(2)
 
 
 def test_rate_limiter_sliding_window():

@@ -781,12 +781,16 @@ def test_an_overload_shortens_the_time_limit_not_the_queue():
     assert planning._share_of_time(request, 8, 200).time_limit == planning.MIN_TIME_LIMIT
 
 
-def test_web_plans_use_one_chain_a_seeded_budget_and_a_planner_sized_cap():
-    from planner.trip import TripRequest, default_safety_cap
+def test_server_plans_use_one_chain_a_seeded_budget_and_a_planner_sized_cap():
+    from bot.planning import trip_request
+    from planner.trip import TripRequest, default_safety_cap, for_a_server
 
-    request = planning._seeded(TripRequest(origin="x", days=10, time_limit=1.0), {"PLAN_ITERATIONS": 50})
+    request = for_a_server(TripRequest(origin="x", days=10, time_limit=1.0), 50)
     assert request.chains == 1 and request.iterations == 50 and request.time_limit == default_safety_cap(10)
-    assert planning._seeded(TripRequest(origin="x", days=1, time_limit=1.0), {}).iterations is None
+    assert for_a_server(TripRequest(origin="x", days=1, time_limit=1.0)).iterations is None
+    bot_request = trip_request({"origin": "x", "days": 2}, 0.3, 150)
+    assert bot_request.chains == 1 and bot_request.iterations == 150
+    assert bot_request.time_limit == default_safety_cap(2)
 
 
 def test_the_same_request_and_seed_give_the_same_plan(client):

@@ -46,6 +46,7 @@ def default_config() -> dict:
         # Plans are solved in this many worker processes (0: in the request thread; tests use that).
         "PLAN_WORKERS": int(_env_float("HONGTU_PLAN_WORKERS", 0)),
         "PLAN_TIME_LIMIT": _env_float("HONGTU_PLAN_TIME_LIMIT", 1.0),
+        "PLAN_ITERATIONS": int(_env_float("HONGTU_PLAN_ITERATIONS", 0)) or None,
         "PLAN_MAX_TIME_LIMIT": 5.0,
         "PLAN_WORKER_NICE": int(_env_float("HONGTU_PLAN_WORKER_NICE", 10)),
         "LOGIN_MAX_FAILURES": 5,

@@ -36,7 +36,7 @@ from planner.trip import (
     PACES,
     PARTY,
     TripRequest,
-    default_safety_cap,
+    for_a_server,
     parse_interests,
     solve_trip,
     today_in_china,
@@ -496,21 +496,10 @@ def _share_of_time(request: TripRequest, workers: int, in_flight: int) -> TripRe
     return dataclasses.replace(request, time_limit=min(request.time_limit, limit))
 
 
-def _seeded(request: TripRequest, config) -> TripRequest:
-    """One search chain always, so the plan depends only on the request and its seed, never on how busy the
-    server is (two chains when idle and one when busy would give different plans); the time limit is only a
-    safety cap, at least the planner's own for the trip's length; PLAN_ITERATIONS (tests) sets the budget."""
-    cap = max(request.time_limit or 0, default_safety_cap(request.days))
-    request = dataclasses.replace(request, chains=1, time_limit=min(cap, 60))
-    if config.get("PLAN_ITERATIONS"):
-        request = dataclasses.replace(request, iterations=int(config["PLAN_ITERATIONS"]))
-    return request
-
-
 def solve(request: TripRequest) -> dict:
     global _in_flight
     app = current_app._get_current_object()
-    request = _seeded(request, app.config)
+    request = for_a_server(request, app.config.get("PLAN_ITERATIONS"))
     pool = _pool(app)
     if pool is None:  # solved in this (threaded) server process
         return solve_trip(get_db(), request)
