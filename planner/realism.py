@@ -20,6 +20,7 @@ and overall:
 from __future__ import annotations
 
 import datetime as dt
+import re
 import statistics
 import time
 from pathlib import Path
@@ -146,8 +147,13 @@ def _matching(focus: Focus | None, experts: list[dict]) -> list[tuple[dict, set[
 
 
 def _base_nights(night_towns: list[str], focus: Focus | None, experts: list[dict]) -> int | None:
-    bases = {e["base"] for e, _ in _matching(focus, experts) if e.get("base")}
-    return sum(town in bases for town in night_towns) if bases and night_towns else None
+    """Nights in a town the expert itineraries stay in. Their `base` is free text ("温汤", "沈子村, 白云客栈"):
+    each comma-separated name matches a town whose name starts with it (温汤 -> 温汤镇)."""
+    bases = {name.strip() for e, _ in _matching(focus, experts) if e.get("base")
+             for name in re.split(r"[,，、]", e["base"]) if name.strip()}
+    if not bases or not night_towns:
+        return None
+    return sum(any(town.startswith(base) for base in bases) for town in night_towns)
 
 
 def _recall(visited: set[str], focus: Focus | None, experts: list[dict]) -> float | None:

@@ -241,3 +241,12 @@ def test_destination_ids_from_the_bot_resolve_like_their_names(shipped_db):
     assert county.name_zh == resolve_destination(shipped_db, "炎陵").name_zh
     station = resolve_destination(shipped_db, "changsha-south-station")  # no site within 25 km of it
     assert station.kind == "place" and len(station.site_ids) >= 3
+
+
+def test_nights_in_an_expert_base_town_match_by_name_prefix(shipped_db):
+    from planner.realism import _base_nights
+
+    focus = resolve_destination(shipped_db, "明月山")
+    expert = {"base": "温汤, 白云客栈", "days": [{"sites": sorted(focus.site_ids)[:2]}]}
+    assert _base_nights(["温汤镇", "宜春市", "白云客栈"], focus, [expert]) == 2
+    assert _base_nights(["宜春市"], focus, [{**expert, "base": ""}]) is None
