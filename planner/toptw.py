@@ -337,6 +337,8 @@ class _Engine:
         S[list(terminals)] = 0  # a route leaves its start at `earliest`; no service at start/end nodes
         self.S = S
         self.Sl = S.tolist()
+        self.TTS = self.TT + S[None, :]
+        self.columns = np.arange(n)  # TTS[b, u] = service of u + travel u -> b
         base = [max(int(s), 0) for s in problem.score]
         mand = {u for u in problem.mandatory if 0 <= u < n and u not in terminals}
         self.big = sum(base) + 1
@@ -403,13 +405,6 @@ class _Engine:
                     self.is_multi[r, u] = True
         self.cand = cand & self.reach.any(axis=0)
         self.reach_list = [np.nonzero(self.reach[r] & self.cand)[0] for r in range(m)]
-        # per-route window arrays extended by two virtual entries for the route's start (n) and end (n + 1)
-        self.OPX = np.concatenate([self.OPEN, np.zeros((m, 2), dtype=np.int64)], axis=1)
-        self.CLX = np.concatenate([self.CLOSE, np.zeros((m, 2), dtype=np.int64)], axis=1)
-        for r, rt in enumerate(problem.routes):
-            self.OPX[r, n] = self.CLX[r, n] = rt.earliest
-            self.OPX[r, n + 1] = -_BIG
-            self.CLX[r, n + 1] = rt.latest
         # A stop whose window is a single instant on a route (the product's night nodes) is "pinned": its
         # start never moves, so a change on one side of it cannot affect insertions on the other side.
         self.pinned = (self.OPEN == self.CLOSE) & ~self.is_multi & self.reach
@@ -476,15 +471,17 @@ class _Engine:
         if self.multi[r] and self.is_multi[r].take(q[1:-1]).any():
             return self._build_multi(r, seq, q, old if old is not None and old.slack_ub is not None else None)
         legs = self.Tflat.take(q[:-1] * self.n + q[1:])
-        c = self.S.take(q[:-1]) + legs
+        sq = self.S.take(q[:-1])
+        c = sq + legs
         k = len(q)
         C = np.zeros(k, dtype=np.int64)
         np.cumsum(c, out=C[1:])
-        qx = q.copy()
-        qx[0] = self.n
-        qx[-1] = self.n + 1
-        op = self.OPX[r].take(qx)
-        cl = self.CLX[r].take(qx)
+        op = self.OPEN[r].take(q)
+        cl = self.CLOSE[r].take(q)
+        rt = self.p.routes[r]
+        op[0] = cl[0] = rt.earliest
+        op[-1] = -_BIG
+        cl[-1] = rt.latest
         st = np.maximum.accumulate(op - C)
         st += C
         if (st > cl).any():
@@ -495,7 +492,7 @@ class _Engine:
         late = np.minimum.accumulate((cl - C)[::-1])[::-1]
         late += C
         late -= arr
-        return _RouteState(seq, q, arr, st, late, st[:-1] + (c - legs), int(legs.sum()), 0, 0)
+        return _RouteState(seq, q, arr, st, late, st[:-1] + sq, int(legs.sum()), 0, 0)
 
     def _build_multi(self, r: int, seq: list[int], q: np.ndarray, old: _RouteState | None = None
                      ) -> _RouteState | None:
@@ -620,11 +617,11 @@ class _Engine:
         else:
             shift = self._shifts(r, U)
             pos = shift.argmin(axis=0)
-            best = shift.min(axis=0)
-        self.cost[r, U] = best
-        self.pos[r, U] = pos
-        self.computed[r, U] = True
-        self.ratio[r, U] = self._key(U, best)
+            best = shift[pos, self.columns[: len(U)]]
+        self.cost[r][U] = best
+        self.pos[r][U] = pos
+        self.computed[r][U] = True
+        self.ratio[r][U] = self._key(U, best)
 
     def _best_by_segment(self, r: int, U: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Least shift and its gap for each node of U, combined from the stretches between pinned stops.
@@ -684,9 +681,8 @@ class _Engine:
                 opens = self.WO[r].take(uc, axis=0)[np.arange(len(uc))[None, :], pick]
                 start[:, cols] = np.maximum(a, opens)  # _BIG (infeasible) past the last interval
                 closeU[cols] = _BIG - 1
-        shift = self.TT.take(B, axis=0).take(U, axis=1)
+        shift = self.TTS.take(B, axis=0).take(U, axis=1)
         shift += start
-        shift += self.S.take(U)
         shift -= arrB
         late = start > closeU
         bad = shift > slB
@@ -713,7 +709,7 @@ class _Engine:
 
     def _key(self, U: np.ndarray, cost: np.ndarray) -> np.ndarray:
         """Insertion priority: score^2 / (shift + 1) (Vansteenwegen et al.), times U(1 - noise, 1 + noise)."""
-        key = self.eff2.take(U) / (np.maximum(cost, 0) + 1.0)
+        key = self.eff2.take(U) / ((cost if self.monotone else np.maximum(cost, 0)) + 1.0)  # monotone: shift >= 0
         if self.noise:
             key *= self.nprng.uniform(1.0 - self.noise, 1.0 + self.noise, size=len(U))
         np.putmask(key, cost >= _BIG, -1.0)
@@ -756,11 +752,13 @@ class _Engine:
             self._refresh_row(r, only)
 
     def _refresh_row(self, r: int, only: np.ndarray | None = None) -> None:
-        row = ~self.computed[r] & self.reach[r] & self.unvisited
+        row = self.reach[r] & self.unvisited
+        row &= ~self.computed[r]
         if only is not None:
             row &= only
-        if row.any():
-            self._evaluate(r, np.nonzero(row)[0])
+        U = row.nonzero()[0]
+        if len(U):
+            self._evaluate(r, U)
 
     def _mark_visited(self, u: int) -> None:
         g = self.group_of[u]
