@@ -110,6 +110,18 @@ deterministic budgets (one chain, no OR-Tools pass; "n its, k seeds" = mean gap 
 - segment or random removal as a third operator, destroy_frac 0.15 / 0.4, relocate 0.25, temperature
   2.0 or 0.5 -> 0.05, wild 0.25, noise 0.3, insertion key score / shift instead of score^2 / shift,
   a 0.4 s OR-Tools share at 1 s: none better beyond the spread between seeds (800-1400 its, 1-3 seeds).
+Later (issue 10, part 2): iterations matter most there (pr11-pr20, one chain, no OR-Tools pass, 2 seeds: 3.57 %
+at 1500 its, 2.84 % at 3000 its), so evaluation and schedule building now make fewer numpy calls (same
+answers at a budget; 1.2x iterations/s on pr19 m = 1, pr20 m = 4, pr10 m = 4, pr16 m = 2).  At 1 s, two
+chains, 2 runs each of old / new code back to back (load about 2 from the two chains): pr11-pr20 2.45 /
+2.37 % -> 2.26 / 2.42 % (m = 1: 2.42 / 2.08 -> 1.91 / 1.83 %; m = 2-4 still 2.2-2.8 %), pr01-pr10 1.42 /
+1.37 -> 1.56 / 1.41 % (m = 4: 2.3-2.6 % either way), Solomon c / r / rc 0.00 / 0.00-0.06 / 0.00 %:
+within the spread between runs.  Tried without gain (1500-1800 its, 2-3 seeds, pr11-pr20 x m = 1..4,
+baseline 3.3-3.6 %): travel in the annealing delta (0.1 / 0.5 / 1.0 score per unit of route time:
+3.47 / 3.83 / 4.75 %), destroy sizes skewed small (q_max * U^2: 4.02 % for 15 % less time) or large
+(U^0.6 / U^0.4: 3.35 / 3.61 % for 17 / 33 % more time), 2-opt on the changed routes only (3.39 % for 21 %
+more time), stall restart after 10 % / 50 % (3.70 / 3.33 % against 3.31 %), one 2-D gather instead of two
+takes (slower).  The OR-Tools descent still pays at 1500 its (3.32 -> 3.26 % for about 0.1 s).
 So the 2 % target on the wide-window family is not reached: see hongtu bench toptw bench/toptw/*.txt.
 
 Limitation: like every insertion method it cannot build a route whose stops are only reachable together
