@@ -99,6 +99,16 @@ def day_messages(api: BotApiStandin, chat: int, since: int, days: int, lang: str
     return found
 
 
+def ask_destination(api: BotApiStandin, chat: int, origin_label: str):
+    """/plan, tap the origin button labelled `origin_label`: the question "Where would you like to go?"."""
+    mark = api.mark()
+    api.send_text(chat, "/plan")
+    origin = api.wait_message(chat, "Where do you start?", since=mark)
+    mark = api.mark()
+    api.tap(chat, origin, origin.button("p:o:", origin_label)["callback_data"])
+    return api.wait_message(chat, "Where would you like to go?", since=mark, methods=("editMessageText",))
+
+
 def stop_names(day_text: str) -> list[str]:
     """The stops of one day message, in order (each stop line reads "<b>HH:MM–HH:MM</b> mark <b>name</b>")."""
     return [html.unescape(n) for n in re.findall(r"<b>\d\d:\d\d–\d\d:\d\d</b> [^<\n]*<b>(.+?)</b>", day_text)]
@@ -291,12 +301,7 @@ def test_not_a_trip_gets_what_the_bot_can_do(api, bot):
 
 def test_guided_plan_with_buttons(api, bot):
     chat = 401
-    mark = api.mark()
-    api.send_text(chat, "/plan")
-    origin = api.wait_message(chat, "Where do you start?", since=mark)
-    mark = api.mark()
-    api.tap(chat, origin, origin.button("p:o:", "Changsha South")["callback_data"])
-    where = api.wait_message(chat, "Where would you like to go?", since=mark, methods=("editMessageText",))
+    where = ask_destination(api, chat, "Changsha South")
     mark = api.mark()
     api.tap(chat, where, where.button("p:g:", "Jinggangshan")["callback_data"])
     date = api.wait_message(chat, "When do you leave?", since=mark, methods=("editMessageText",))
@@ -317,12 +322,7 @@ def test_guided_plan_with_buttons(api, bot):
 
 def test_guided_plan_takes_a_typed_destination_or_anywhere(api, bot):
     chat = 421
-    mark = api.mark()
-    api.send_text(chat, "/plan")
-    origin = api.wait_message(chat, "Where do you start?", since=mark)
-    mark = api.mark()
-    api.tap(chat, origin, origin.button("p:o:", "Pingxiang North")["callback_data"])
-    where = api.wait_message(chat, "Where would you like to go?", since=mark, methods=("editMessageText",))
+    where = ask_destination(api, chat, "Pingxiang North")
     assert any(b["callback_data"] == "p:g:any" for b in where.buttons)
     mark = api.mark()
     api.send_text(chat, "xyzzy plugh")
@@ -332,12 +332,7 @@ def test_guided_plan_takes_a_typed_destination_or_anywhere(api, bot):
     api.send_text(chat, "Wugongshan")
     date = api.wait_message(chat, "When do you leave?", since=mark)
     assert "Destination: Wugongshan Scenic Area" in date.text
-    mark = api.mark()
-    api.send_text(chat, "/plan")
-    origin = api.wait_message(chat, "Where do you start?", since=mark)
-    mark = api.mark()
-    api.tap(chat, origin, origin.button("p:o:", "Pingxiang North")["callback_data"])
-    where = api.wait_message(chat, "Where would you like to go?", since=mark, methods=("editMessageText",))
+    where = ask_destination(api, chat, "Pingxiang North")
     mark = api.mark()
     api.tap(chat, where, "p:g:any")
     date = api.wait_message(chat, "When do you leave?", since=mark, methods=("editMessageText",))
@@ -596,12 +591,7 @@ def test_restart_in_the_middle_of_plan_resumes(api, bot):
 
 def test_a_crash_loses_at_most_the_last_second(api, bot):
     chat = 1002
-    mark = api.mark()
-    api.send_text(chat, "/plan")
-    origin = api.wait_message(chat, "Where do you start?", since=mark)
-    mark = api.mark()
-    api.tap(chat, origin, origin.button("p:o:", "Jinggangshan")["callback_data"])
-    where = api.wait_message(chat, "Where would you like to go?", since=mark)
+    where = ask_destination(api, chat, "Jinggangshan")
     mark = api.mark()
     api.tap(chat, where, "p:g:any")
     date = api.wait_message(chat, "When do you leave?", since=mark)
