@@ -122,6 +122,17 @@ baseline 3.3-3.6 %): travel in the annealing delta (0.1 / 0.5 / 1.0 score per un
 (U^0.6 / U^0.4: 3.35 / 3.61 % for 17 / 33 % more time), 2-opt on the changed routes only (3.39 % for 21 %
 more time), stall restart after 10 % / 50 % (3.70 / 3.33 % against 3.31 %), one 2-D gather instead of two
 takes (slower).  The OR-Tools descent still pays at 1500 its (3.32 -> 3.26 % for about 0.1 s).
+Third look (one chain, no OR-Tools pass, pr11-pr20 x m = 1..4, 2 seeds): 3000 its 2.84 %, 6000 its 2.21 %
+(m = 1 / 2 / 3 / 4: 2.58 / 2.34 / 1.80 / 2.13 %).  The worst pair at every m is pr16 (4-6 %), and there
+more search does not help: pr16 m = 1 (best known 674) ends at 609-643 after 3000 its (12 seeds),
+565-650 after 1500 its and 640-642 after 30000 its (4 seeds); no setting tried moved its 8-seed best past
+650 (noise 1.0, wild 0.5, destroy_frac 0.5, temp_start 3, temp_end 0.3, relocate 0.3, pos_noise 1.0,
+stall 0, 2-opt, a "worst removal" operator (least score per time spent), banning 30-50 % of the best's
+stops for a while after each stall restart).  OR-Tools guided local search from our 643 for 60 s finds
+nothing better, from scratch 549; its travel re-optimisation of our 33 stops saves 0.2 %, so the orders
+are tight and the stop set is what differs.  Racing (4-8 short chains, then the best one continued)
+gave 2.56-2.93 % against 2.84 %, within the spread.  A giant-tour "select" (all nodes in one tour, then
+the best feasible subsequence by labels) built by cheapest-travel insertion was far worse (175-419).
 So the 2 % target on the wide-window family is not reached: see hongtu bench toptw bench/toptw/*.txt.
 
 Limitation: like every insertion method it cannot build a route whose stops are only reachable together
