@@ -131,8 +131,10 @@ stall 0, 2-opt, a "worst removal" operator (least score per time spent), banning
 stops for a while after each stall restart).  OR-Tools guided local search from our 643 for 60 s finds
 nothing better, from scratch 549; its travel re-optimisation of our 33 stops saves 0.2 %, so the orders
 are tight and the stop set is what differs.  Racing (4-8 short chains, then the best one continued)
-gave 2.56-2.93 % against 2.84 %, within the spread.  A giant-tour "select" (all nodes in one tour, then
-the best feasible subsequence by labels) built by cheapest-travel insertion was far worse (175-419).
+gave 2.56-2.93 % against 2.84 %, within the spread.  A giant-tour "select" (Vidal et al.: every node in
+one tour, then the best feasible subsequence by labels; the unvisited nodes placed among our 643 route's
+stops by window opening, midpoint or a random time in the window) returns the same 643 (up to 200 labels
+per node; 30 labels lose the route: 520-641), so that route is optimal for its order-compatible tours.
 So the 2 % target on the wide-window family is not reached: see hongtu bench toptw bench/toptw/*.txt.
 
 Limitation: like every insertion method it cannot build a route whose stops are only reachable together
