@@ -72,7 +72,7 @@ a an the and or of to in at on from for with by near around via into onto see vi
 would like i im we were me my our us you your please plan planning trip trips tour tours day days d night nights
 week weeks weekend start starting end ending then also both some any go going get getting skip avoid avoiding
 not no only mostly mainly relaxed it its is are be this that next coming there here can could should do does
-some lots lot more most less very really just one two three four five six seven eight nine ten half time hey hi
+some lots lot more most less very really just one two three four five six seven eight nine ten time hey hi
 hello how about what where when which who why sites places spots spot area areas tourism route itinerary
 schedule pace easy fine ok okay interested love likes loved
 """)
@@ -110,6 +110,7 @@ class Entity:
     lon: float
     importance: int = 0
     category: str | None = None
+    county: int | None = None  # a site's county adcode
 
     def name(self, lang: str) -> str:
         return self.name_zh if lang == "zh" else self.name_en
@@ -137,12 +138,17 @@ class PlaceIndex:
         return sorted(best.values(), key=lambda p: (not p[1], KIND_ORDER[p[0].kind], -p[0].importance, p[0].id))
 
 
+def _no_apostrophes(text: str) -> str:
+    """"Zuo Quan's home" -> "zuo quan home": a possessive is written with or without its 's."""
+    return re.sub(r"['’]s\b", "", text.lower()).replace("'", "").replace("’", "")
+
+
 def squash(text: str) -> str:
-    return re.sub(r"[^a-z0-9]", "", text.lower().replace("'", "").replace("’", ""))
+    return re.sub(r"[^a-z0-9]", "", _no_apostrophes(text))
 
 
 def _words(text: str) -> list[str]:
-    return re.findall(r"[a-z0-9]+", text.lower().replace("'", "").replace("’", ""))
+    return re.findall(r"[a-z0-9]+", _no_apostrophes(text))
 
 
 def _zh_variants(name: str) -> list[str]:
@@ -195,12 +201,18 @@ def build_index(db) -> PlaceIndex:
         index.entities[entity.id] = entity
         for name in [row["name_zh"], row["name_en"], *row["aliases"]]:
             names.append((entity, name, True))
+    county_names = {row["adcode"]: re.sub(r"(?<=..)[县区市]$", "", row["name_zh"]) for row in db["counties"].rows}
     for site in list_sites(db):
         entity = Entity(site["id"], "site", site["name_zh"], site["name_en"], site["lat"], site["lon"],
-                        site["importance"], site["category"])
+                        site["importance"], site["category"], site["county_adcode"])
         index.entities[entity.id] = entity
         for name in [site["name_zh"], site["name_en"], *site["aliases"]]:
             names.append((entity, name, True))
+        # "秋收起义铜鼓纪念馆" is also called "秋收起义纪念馆" where the county is named nearby
+        county = county_names.get(site["county_adcode"], "")
+        for name in [site["name_zh"], *site["aliases"]]:
+            if county and county in name[1:] and len(name) - len(county) >= 4:
+                names.append((entity, name.replace(county, ""), False))
     for name, place_id in CITY_HUBS.items():
         if place_id in index.entities:
             names.append((index.entities[place_id], name, True))
@@ -681,21 +693,28 @@ def _blank(chars: list[str], start: int, end: int) -> None:
         chars[i] = " "
 
 
+# A day the traveller arrives late or has arrived already ("今天下午到茨坪了"): no sightseeing left on it
+_ARRIVAL_AFTER_DATE = re.compile(r"\s*(?:(?:下午|傍晚|晚上|夜里|半夜)\s*(?:才|刚|就)?\s*(?:到|抵达|到达)"
+                                 r"|(?:已经|刚刚|刚)\s*(?:到|抵达|到达)|(?:到|抵达|到达)了)")
+
+
 def _find_dates(text: str, today: dt.date) -> tuple[dt.date | None, bool, dict, list[tuple[int, int]]]:
     """(the first date named, whether it is a weekend, info: a range's "days" or a month's "period", spans)."""
     chars = list(text)
-    found: list[tuple[int, dt.date | None, bool, dict]] = []
+    found: list[tuple[int, dt.date | None, bool, dict, int]] = []
     spans = []
     for pattern, read in _date_rules(today):
         for m in re.finditer(pattern, "".join(chars)):
             date, weekend, *info = read(m)
-            found.append((m.start(), date, weekend, info[0] if info else {}))
+            found.append((m.start(), date, weekend, info[0] if info else {}, m.end()))
             spans.append((m.start(), m.end()))
             _blank(chars, m.start(), m.end())
     found = [f for f in found if f[1] is not None]
     if not found:
         return None, False, {}, spans
-    _, date, weekend, info = min(found, key=lambda f: f[0])
+    # "今天下午到茨坪了，明天玩一天": the trip starts on the other day named
+    found = [f for f in found if not _ARRIVAL_AFTER_DATE.match(text[f[4]:])] or found
+    _, date, weekend, info, _ = min(found, key=lambda f: f[0])
     return date, weekend, info, spans
 
 
@@ -794,7 +813,7 @@ def _find_latin(text: str, taken: list[bool], index: PlaceIndex) -> list[Mention
         if any(taken[m.start():m.end()]):
             segment += 1
             continue
-        tokens.append((m.start(), m.end(), m.group().replace("'", ""), segment))
+        tokens.append((m.start(), m.end(), _no_apostrophes(m.group()), segment))
     mentions: list[Mention] = []
     i = 0
     while i < len(tokens):
@@ -879,8 +898,19 @@ def _resolve(mentions: list[Mention]) -> None:
         tier = (best[1], KIND_ORDER[best[0].kind])
         return [e for e, exact in mention.candidates if (exact, KIND_ORDER[e.kind]) == tier]
 
-    anchors = []
+    named_counties = {int(m.candidates[0][0].id.removeprefix("county-")) for m in mentions
+                      if m.candidates[0][0].id.startswith("county-")}
     for mention in mentions:
+        # of same-named sites, the one in a county the message names (铜鼓……秋收起义纪念馆)
+        tops = top(mention)
+        if mention.via != "nearby" and tops[0].kind == "site" and not any(e.county in named_counties for e in tops):
+            inside = [e for e, _ in mention.candidates if e.kind == "site" and e.county in named_counties]
+            if len(inside) == 1:
+                mention.entity = inside[0]
+    anchors = [m.entity for m in mentions if m.entity is not None]
+    for mention in mentions:
+        if mention.entity is not None:
+            continue
         tops = top(mention)
         if mention.via != "nearby" and (len(tops) == 1 or tops[0].kind != "site"):
             mention.entity = tops[0]

@@ -115,9 +115,26 @@ TODAY = dt.date(2026, 11, 18)  # a Wednesday
     ("today", "2026-11-18"), ("this weekend", "2026-11-21"), ("2026年12月24日", "2026-12-24"),
     ("Christmas Eve", "2026-12-24"), ("christmas", "2026-12-25"), ("平安夜", "2026-12-24"), ("下个月5号", "2026-12-05"),
     ("下月20日", "2026-12-20"),
+    # a late or past arrival is not the trip's first day; a plain arrival day is
+    ("今天下午到茨坪了，明天玩一天", "2026-11-19"), ("今天晚上到萍乡，后天去武功山", "2026-11-20"),
+    ("12月5日到井冈山，12月7日回", "2026-12-05"), ("今天下午到茨坪", "2026-11-18"),
 ])
 def test_dates(index, text, date):
     assert u.understand(text, index, TODAY).start_date == dt.date.fromisoformat(date)
+
+
+@pytest.mark.parametrize(("text", "must"), [
+    # of same-named sites, the one in the county the message names
+    ("铜鼓两天游，秋收起义纪念馆，宜春出发", ["tonggu-qiushou-jinianguan"]),
+    ("修水一日游，秋收起义纪念馆", ["xiushui-qiushou-jinianguan"]),
+    ("芦溪两天 秋收起义纪念馆", ["luxi-qiushou-qiyi-lieshi-lingyuan"]),
+    # possessives with or without 's; a hyphenated name
+    ("Two days in Liling, Li Lisan's former residence and Zuo Quan's home",
+     ["liling-li-lisan-guju", "liling-zuo-quan-guju"]),
+    ("from chenzhou, 2 days, Long March and Half-a-Quilt story", ["rucheng-shazhou-hongse-lvyou"]),
+])
+def test_named_sites(index, text, must):
+    assert sorted(u.understand(text, index, TODAY).must) == must
 
 
 @pytest.mark.parametrize(("text", "days"), [
