@@ -892,7 +892,8 @@ def _assign_roles(text: str, mentions: list[Mention]) -> None:
 
 
 def _resolve(mentions: list[Mention]) -> None:
-    """Pick one entity per mention; a name shared by several sites goes to the one nearest the rest."""
+    """Pick one entity per mention. A name shared by several sites goes to the one in a county the message
+    names, else to the one nearest the other places named."""
     def top(mention: Mention) -> list[Entity]:
         best = mention.candidates[0]
         tier = (best[1], KIND_ORDER[best[0].kind])
