@@ -19,6 +19,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from planner.toptw import Params, Problem, Route, solve
+from planner.toptw_kernels import warm_up
 
 
 @dataclass(frozen=True)
@@ -213,6 +214,7 @@ def run_toptw(
     if bks_path is None:
         bks_path = _find_bks(paths)
     bks = read_bks(bks_path) if bks_path else {}
+    warm_up()  # compile the optimiser's kernels now, not inside the first timed solve
     results = []
     for path in paths:
         inst = read_instance(path)

@@ -152,6 +152,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
+from planner import toptw_kernels as kernels
+
 __all__ = ["Params", "Problem", "Route", "Solution", "Visit", "route_travel", "schedule", "solve"]
 
 
@@ -475,6 +477,7 @@ class _Engine:
         # when (r, u) is evaluated; -1 when infeasible or u is already visited
         self.ratio = np.full((m, n), -1.0)
         self.noise = 0.0
+        self.ones = np.ones(n)
         self.pos_noise = 0.0
         self.stats: dict = {}
         self.evals = 0
@@ -486,38 +489,15 @@ class _Engine:
 
     # ---- route schedule -------------------------------------------------------------------------
     def _build(self, r: int, seq: list[int], old: _RouteState | None = None) -> _RouteState | None:
-        """Schedule of a stop sequence on route r (vectorised max-plus recurrence); None if infeasible.
-
-        start_i = max(open_i, start_{i-1} + c_{i-1}) with c = service + travel unrolls to
-        start = C + running_max(open - C) (C = prefix sums of c); the latest feasible start is the mirror
-        image with a reversed running minimum, and slack = latest start - arrival.
-        """
+        """Schedule of a stop sequence on route r; None if infeasible.  Routes without multi-window stops
+        (every benchmark route) are timed by the compiled kernels.build_route, the others by _build_multi."""
         q = np.array(seq, dtype=np.int64)
         if self.multi[r] and self.is_multi[r].take(q[1:-1]).any():
             return self._build_multi(r, seq, q, old if old is not None and old.slack_ub is not None else None)
-        legs = self.Tflat.take(q[:-1] * self.n + q[1:])
-        sq = self.S.take(q[:-1])
-        c = sq + legs
-        k = len(q)
-        C = np.zeros(k, dtype=np.int64)
-        np.cumsum(c, out=C[1:])
-        op = self.OPEN[r].take(q)
-        cl = self.CLOSE[r].take(q)
         rt = self.p.routes[r]
-        op[0] = cl[0] = rt.earliest
-        op[-1] = -_BIG
-        cl[-1] = rt.latest
-        st = np.maximum.accumulate(op - C)
-        st += C
-        if (st > cl).any():
-            return None
-        arr = np.empty(k, dtype=np.int64)
-        arr[0] = st[0]
-        np.add(st[:-1], c, out=arr[1:])
-        late = np.minimum.accumulate((cl - C)[::-1])[::-1]
-        late += C
-        late -= arr
-        return _RouteState(seq, q, arr, st, late, st[:-1] + sq, int(legs.sum()), 0, 0)
+        ok, arr, st, slack, dep, travel = kernels.build_route(
+            q, self.T, self.S, self.OPEN[r], self.CLOSE[r], rt.earliest, rt.latest)
+        return _RouteState(seq, q, arr, st, slack, dep, travel, 0, 0) if ok else None
 
     def _build_multi(self, r: int, seq: list[int], q: np.ndarray, old: _RouteState | None = None
                      ) -> _RouteState | None:
@@ -639,6 +619,13 @@ class _Engine:
             best = shift[pos, np.arange(len(U))]
         elif self.any_pinned and len(self.routes[r].seq) > 2:
             best, pos = self._best_by_segment(r, U)
+        elif not self.multi[r]:  # no multi-window node on this route: the compiled loop does it all
+            rs = self.routes[r]
+            self.evals += 1
+            kernels.evaluate_insertions(rs.q[:-1], rs.q[1:], rs.dep, rs.arr[1:], rs.slack[1:], U, self.T, self.S,
+                                        self.OPEN[r], self.CLOSE[r], self.eff2, self._key_factors(len(U)),
+                                        self.monotone, self.cost[r], self.pos[r], self.computed[r], self.ratio[r])
+            return
         else:
             shift = self._shifts(r, U)
             pos = shift.argmin(axis=0)
@@ -736,9 +723,14 @@ class _Engine:
         """Insertion priority: score^2 / (shift + 1) (Vansteenwegen et al.), times U(1 - noise, 1 + noise)."""
         key = self.eff2.take(U) / ((cost if self.monotone else np.maximum(cost, 0)) + 1.0)  # monotone: shift >= 0
         if self.noise:
-            key *= self.nprng.uniform(1.0 - self.noise, 1.0 + self.noise, size=len(U))
+            key *= self._key_factors(len(U))
         np.putmask(key, cost >= _BIG, -1.0)
         return key
+
+    def _key_factors(self, count: int) -> np.ndarray:
+        if not self.noise:
+            return self.ones[:count]
+        return self.nprng.uniform(1.0 - self.noise, 1.0 + self.noise, size=count)
 
     def _exact_ok(self, r: int, rs: _RouteState, p: int, u: int, s_u: int) -> bool:
         """Forward pass after inserting u (service start s_u) behind position p."""

@@ -25,6 +25,7 @@ from planner.benchmarks import (
 from planner.toptw import Params, Problem, Route, Visit, _Engine, route_travel, schedule, solve
 
 DATA = Path(__file__).parent / "data" / "toptw"
+BENCH = Path(__file__).parent.parent / "bench" / "toptw"
 
 # deterministic, fast settings for small problems: a fixed number of iterations, no OR-Tools pass
 FAST = Params(max_iterations=300, polish=False)
@@ -231,6 +232,58 @@ def test_memoised_insertion_costs_match_a_full_evaluation(seed):
     stops = eng.stops()[0]
     assert schedule(p, 0, stops) is not None
     assert sum(u in stops for u in p.mandatory) == 3  # a town for each night
+
+
+def _fits_with_arrival(p: Problem, route: int, seq: list[int], i: int, arrival: int) -> bool:
+    """Whether the rest of the node sequence seq (start, stops, end) stays on time if position i is reached
+    at ``arrival``: a plain forward pass, independent of the optimiser's slack bookkeeping."""
+    rt, t = p.routes[route], arrival
+    if i == len(seq) - 1:
+        return arrival <= rt.latest
+    for k in range(i, len(seq) - 1):
+        if k > i:
+            t += p.travel[seq[k - 1]][seq[k]]
+        if k == 0:
+            t = max(t, rt.earliest)
+            if t > rt.earliest:
+                return False
+            continue
+        (lo, hi), = p.windows[seq[k]]
+        t = max(t, lo)
+        if t > hi:
+            return False
+        t += p.service[seq[k]]
+    return t + p.travel[seq[-2]][seq[-1]] <= rt.latest
+
+
+@pytest.mark.parametrize(("name", "m"), [("pr13", 2), ("pr11", 1)])
+def test_compiled_kernels_match_the_numpy_evaluation_and_an_independent_schedule(name, m):
+    # Routes without multi-window stops are timed and evaluated by planner.toptw_kernels.  Along a
+    # ruin-and-recreate walk: schedules equal `schedule`, every slack is the largest delay the rest of the
+    # route absorbs, and the compiled insertion costs equal numpy's full evaluation (_shifts).
+    path = DATA / f"{name}.txt" if (DATA / f"{name}.txt").exists() else BENCH / f"{name}.txt"
+    p = toptw_problem(path, m)
+    eng = _Engine(p, 0)
+    assert not any(eng.multi)
+    eng.fill()
+    for step in range(40):
+        eng.destroy(("shaw", "slice", "random")[step % 3], 1 + step % 7)
+        eng.fill(noise=0.5)
+        for r in range(m):
+            rs = eng.routes[r]
+            visits = schedule(p, r, rs.seq[1:-1])
+            assert [v.arrive for v in visits] == rs.arr.tolist()
+            assert [v.start for v in visits] == rs.st.tolist()
+            assert rs.travel == route_travel(p, r, rs.seq[1:-1])
+            for i in range(1, len(rs.seq)):
+                slack = int(rs.slack[i])
+                assert _fits_with_arrival(p, r, rs.seq, i, int(rs.arr[i]) + slack)
+                assert not _fits_with_arrival(p, r, rs.seq, i, int(rs.arr[i]) + slack + 1)
+            U = np.nonzero(eng.unvisited & eng.reach[r])[0]
+            eng._evaluate(r, U)
+            full = eng._shifts(r, U)
+            assert (eng.cost[r][U] == full.min(axis=0)).all()
+            assert (eng.pos[r][U] == full.argmin(axis=0)).all()
 
 
 def test_polish_keeps_solutions_feasible_with_multiple_windows():
