@@ -18,8 +18,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
-from planner.toptw import Params, Problem, Route, solve
-from planner.toptw_kernels import warm_up
+from planner.toptw import Params, Problem, Route, solve, warm_up
 
 
 @dataclass(frozen=True)

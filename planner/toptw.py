@@ -154,7 +154,7 @@ from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
 from planner import toptw_kernels as kernels
 
-__all__ = ["Params", "Problem", "Route", "Solution", "Visit", "route_travel", "schedule", "solve"]
+__all__ = ["Params", "Problem", "Route", "Solution", "Visit", "route_travel", "schedule", "solve", "warm_up"]
 
 
 @dataclass(frozen=True)
@@ -470,6 +470,18 @@ class _Engine:
                 self.group_of[members] = len(self.group_members)
                 self.group_members.append(members)
         self.unvisited = self.cand.copy()
+        # Problems whose routes can only hold single-window nodes, without pinned nodes or exclusive groups (the
+        # benchmarks), are filled by the compiled kernels.fill_routes on a table of padded route rows.
+        self.compiled_fill = not (self.any_pinned or self.group_members or any(self.multi))
+        cap = int(self.cand.sum()) + 2
+        self.table = [np.zeros((m, cap), dtype=np.int64) for _ in range(5)]  # seqs, arr, st, slack, dep
+        self.table_lens = np.zeros(m, dtype=np.int64)
+        self.table_travel = np.zeros(m, dtype=np.int64)
+        self.table_holds: list[_RouteState | None] = [None] * m  # the state each row was copied from
+        self.live_mask = np.array(self.route_ok)
+        self.earliest = np.array([rt.earliest for rt in problem.routes], dtype=np.int64)
+        self.latest = np.array([rt.latest for rt in problem.routes], dtype=np.int64)
+        self.uniforms, self.uniforms_used = np.empty(0), 0
         self.cost = np.full((m, n), _BIG, dtype=np.int64)
         self.pos = np.zeros((m, n), dtype=np.int64)
         self.computed = np.zeros((m, n), dtype=bool)
@@ -622,9 +634,9 @@ class _Engine:
         elif not self.multi[r]:  # no multi-window node on this route: the compiled loop does it all
             rs = self.routes[r]
             self.evals += 1
-            kernels.evaluate_insertions(rs.q[:-1], rs.q[1:], rs.dep, rs.arr[1:], rs.slack[1:], U, self.T, self.S,
-                                        self.OPEN[r], self.CLOSE[r], self.eff2, self._key_factors(len(U)),
-                                        self.monotone, self.cost[r], self.pos[r], self.computed[r], self.ratio[r])
+            kernels.evaluate_insertions(rs.q, rs.arr, rs.slack, rs.dep, U, self.T, self.S, self.OPEN[r],
+                                        self.CLOSE[r], self.eff2, self._key_factors(len(U)), self.monotone,
+                                        self.cost[r], self.pos[r], self.computed[r], self.ratio[r])
             return
         else:
             shift = self._shifts(r, U)
@@ -818,7 +830,41 @@ class _Engine:
         added = 0
         if (self.mand_mask & self.unvisited).any():
             added = self._fill_from(self.mand_mask, deadline)
+        if self.compiled_fill and noise < 1.0:
+            return added + self._fill_compiled()
         return added + self._fill_from(None, deadline)
+
+    def _fill_compiled(self) -> int:
+        """fill's loop in kernels.fill_routes (see compiled_fill); it ignores the deadline: a fill of a
+        benchmark takes well under a millisecond there."""
+        seqs, arr, st, slack, dep = self.table
+        for r in self.live:
+            rs = self.routes[r]
+            if self.table_holds[r] is not rs:
+                k = len(rs.seq)
+                for row, values in zip(self.table, (rs.q, rs.arr, rs.st, rs.slack, rs.dep), strict=True):
+                    row[r, : len(values)] = values
+                self.table_lens[r], self.table_travel[r], self.table_holds[r] = k, rs.travel, rs
+        lens_before = self.table_lens.copy()
+        added = 0
+        while True:
+            inserted, evaluations, self.uniforms_used, finished = kernels.fill_routes(
+                seqs, self.table_lens, arr, st, slack, dep, self.table_travel, self.live_mask, self.earliest,
+                self.latest, self.T, self.S, self.OPEN, self.CLOSE, self.reach, self.unvisited, self.eff2,
+                self.monotone, self.cost, self.pos, self.computed, self.ratio, self.uniforms, self.uniforms_used,
+                self.noise)
+            added += inserted
+            self.evals += evaluations
+            if finished:
+                break
+            self.uniforms, self.uniforms_used = self.nprng.random(8192), 0
+        for r in np.nonzero(self.table_lens != lens_before)[0].tolist():
+            k = int(self.table_lens[r])
+            q = seqs[r, :k].copy()
+            self.routes[r] = self.table_holds[r] = _RouteState(
+                q.tolist(), q, arr[r, :k].copy(), st[r, :k].copy(), slack[r, :k].copy(), dep[r, : k - 1].copy(),
+                int(self.table_travel[r]), 0, 0)
+        return added
 
     def _fill_from(self, only: np.ndarray | None, deadline: float) -> int:
         added = 0
@@ -1156,6 +1202,13 @@ def solve(
         eng.stats["polish_improved"] = routes is better
     eng.stats["capped"] = capped
     return _finish(problem, eng, routes, status, t0, iterations)
+
+
+def warm_up() -> None:
+    """Compile the kernels (or load them from numba's cache) now rather than inside the first timed solve."""
+    travel = [[0, 2, 2], [2, 0, 2], [2, 2, 0]]
+    problem = Problem(travel, [0, 1, 1], [0, 1, 1], [[(0, 99)], [(0, 9)], [(0, 9)]], [Route(0, 0, 0, 99)])
+    solve(problem, 5.0, params=Params(max_iterations=3, polish=False, noise=0.5))
 
 
 def _value(problem: Problem, eng: _Engine, routes: list[list[int]]) -> tuple[int, int]:
