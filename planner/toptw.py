@@ -830,7 +830,7 @@ class _Engine:
         added = 0
         if (self.mand_mask & self.unvisited).any():
             added = self._fill_from(self.mand_mask, deadline)
-        if self.compiled_fill and noise < 1.0:
+        if self.compiled_fill:
             return added + self._fill_compiled()
         return added + self._fill_from(None, deadline)
 
@@ -852,12 +852,12 @@ class _Engine:
                 seqs, self.table_lens, arr, st, slack, dep, self.table_travel, self.live_mask, self.earliest,
                 self.latest, self.T, self.S, self.OPEN, self.CLOSE, self.reach, self.unvisited, self.eff2,
                 self.monotone, self.cost, self.pos, self.computed, self.ratio, self.uniforms, self.uniforms_used,
-                self.noise)
+                self.noise, self.noise >= 1.0, self.pos_noise)
             added += inserted
             self.evals += evaluations
             if finished:
                 break
-            self.uniforms, self.uniforms_used = self.nprng.random(8192), 0
+            self.uniforms, self.uniforms_used = self.nprng.random(1 << 15), 0
         for r in np.nonzero(self.table_lens != lens_before)[0].tolist():
             k = int(self.table_lens[r])
             q = seqs[r, :k].copy()

@@ -73,6 +73,27 @@ def _evaluate_one(u, q, k, arr, slack, dep, T, S, OPEN, CLOSE):
 
 
 @njit(cache=True)
+def _evaluate_one_at_random(u, q, k, arr, slack, dep, T, S, OPEN, CLOSE, pos_noise, uniforms, used):
+    """_evaluate_one for "wild" iterations: the gap is the least shift * (1 + pos_noise * U) + 0.5 * U (U
+    uniform, one per feasible gap), which also breaks ties at random; returns (shift there, gap, uniforms
+    used)."""
+    opens, closes, service = OPEN[u], CLOSE[u], S[u]
+    best, at, least = BIG, 0, np.inf
+    for p in range(k - 1):
+        start = max(dep[p] + T[q[p], u], opens)
+        if start > closes:
+            continue
+        shift = start + service + T[u, q[p + 1]] - arr[p + 1]
+        if shift > slack[p + 1]:
+            continue
+        perturbed = shift + (abs(shift) * pos_noise + 0.5) * uniforms[used]
+        used += 1
+        if perturbed < least:
+            best, at, least = shift, p, perturbed
+    return best, at, used
+
+
+@njit(cache=True)
 def _key(weight, best, monotone, factor):
     if best >= BIG:
         return -1.0
@@ -94,14 +115,23 @@ def evaluate_insertions(q, arr, slack, dep, U, T, S, OPEN, CLOSE, weight, factor
 
 
 @njit(cache=True)
+def _enough_uniforms(uniforms, used, n, k, noise, wild):
+    """Whether one evaluation of a route of k positions can draw its random numbers (at most one per
+    candidate, and in wild fills one more per candidate and gap)."""
+    return not noise or used + n * (k if wild else 1) <= len(uniforms)
+
+
+@njit(cache=True)
 def fill_routes(seqs, lens, arr, st, slack, dep, travel, live, earliest, latest, T, S, OPEN, CLOSE, reach,
-                unvisited, weight, monotone, cost, pos, computed, key, uniforms, used, noise):
+                unvisited, weight, monotone, cost, pos, computed, key, uniforms, used, noise, wild,
+                                             pos_noise):
     """Greedy insertion (the engine's fill, for routes that hold only single-window nodes and problems
     without exclusive groups) until nothing fits or the random numbers run out.
 
     Route r is the node sequence seqs[r, :lens[r]] with its schedule in the rows of arr, st, slack, dep and
     its travel in travel[r]; every table is updated in place.  Candidate j of an evaluation takes the key
-    factor 1 - noise + 2 * noise * uniforms[used + j].  Returns (stops inserted, routes evaluated, uniforms
+    factor 1 - noise + 2 * noise * uniforms[used + j]; in wild fills the gap is drawn too
+    (_evaluate_one_at_random).  Returns (stops inserted, routes evaluated, uniforms
     used, finished): not finished means call again with fresh uniforms (the tables are consistent between
     insertions).
     """
@@ -109,10 +139,11 @@ def fill_routes(seqs, lens, arr, st, slack, dep, travel, live, earliest, latest,
     added = evaluations = 0
     for r in range(m):
         if live[r]:
-            if noise and used + n > len(uniforms):
+            if not _enough_uniforms(uniforms, used, n, lens[r], noise, wild):
                 return added, evaluations, used, False
             used, evaluated = _refresh_route(r, seqs, lens, arr, slack, dep, reach, unvisited, T, S, OPEN, CLOSE,
-                                             weight, monotone, cost, pos, computed, key, uniforms, used, noise)
+                                             weight, monotone, cost, pos, computed, key, uniforms, used, noise, wild,
+                                             pos_noise)
             evaluations += evaluated
     while True:
         best, r, u = -1.0, 0, 0
@@ -142,16 +173,17 @@ def fill_routes(seqs, lens, arr, st, slack, dep, travel, live, earliest, latest,
                           dep[r])
             computed[r, u] = True
             key[r, u] = -1.0
-        if noise and used + n > len(uniforms):
+        if not _enough_uniforms(uniforms, used, n, lens[r], noise, wild):
             return added, evaluations, used, False
         used, evaluated = _refresh_route(r, seqs, lens, arr, slack, dep, reach, unvisited, T, S, OPEN, CLOSE,
-                                         weight, monotone, cost, pos, computed, key, uniforms, used, noise)
+                                         weight, monotone, cost, pos, computed, key, uniforms, used, noise, wild,
+                                             pos_noise)
         evaluations += evaluated
 
 
 @njit(cache=True)
 def _refresh_route(r, seqs, lens, arr, slack, dep, reach, unvisited, T, S, OPEN, CLOSE, weight, monotone, cost,
-                   pos, computed, key, uniforms, used, noise):
+                   pos, computed, key, uniforms, used, noise, wild, pos_noise):
     """Evaluate route r for every reachable, unvisited candidate not yet evaluated on it; returns (the new
     count of uniforms used, whether any candidate was evaluated)."""
     q, k = seqs[r], lens[r]
@@ -159,7 +191,11 @@ def _refresh_route(r, seqs, lens, arr, slack, dep, reach, unvisited, T, S, OPEN,
     for u in range(len(unvisited)):
         if reach[r, u] and unvisited[u] and not computed[r, u]:
             evaluated = True
-            best, at = _evaluate_one(u, q, k, arr[r], slack[r], dep[r], T, S, OPEN[r], CLOSE[r])
+            if wild:
+                best, at, used = _evaluate_one_at_random(u, q, k, arr[r], slack[r], dep[r], T, S, OPEN[r], CLOSE[r],
+                                                         pos_noise, uniforms, used)
+            else:
+                best, at = _evaluate_one(u, q, k, arr[r], slack[r], dep[r], T, S, OPEN[r], CLOSE[r])
             cost[r, u], pos[r, u], computed[r, u] = best, at, True
             factor = 1.0
             if noise:

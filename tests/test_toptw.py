@@ -437,8 +437,9 @@ def test_every_benchmark_pair_is_solved_and_rechecked(name, m):
 
 @pytest.mark.parametrize("name,m", [("c101", 1), ("r102", 1), ("rc101", 1), ("pr01", 2)])
 def test_benchmark_routes_are_rechecked(name, m):
-    # the full pipeline (two chains, OR-Tools pass) on a deterministic budget
-    (row,) = run_toptw([DATA / f"{name}.txt"], m, time_limit=CAP, params=Params(max_iterations=500))
+    # the full pipeline (two chains, OR-Tools pass) on a deterministic budget; at 1500 iterations all of 40
+    # seeds tried reach 502 on pr01 m = 2 (at 500, a third of them missed it by up to 6 %)
+    (row,) = run_toptw([DATA / f"{name}.txt"], m, time_limit=CAP, params=Params(max_iterations=1500))
     p = toptw_problem(DATA / f"{name}.txt", m)
     assert check_routes(p, row["route_nodes"]) == row["score"]
     assert row["instance"] == name and row["routes"] == m and not row["capped"]
