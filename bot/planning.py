@@ -89,8 +89,9 @@ def _watch_parent(parent_pid: int) -> None:
 
 
 def _warm_up() -> bool:
-    import planner.trip  # noqa: F401  (imports numpy and the optimiser once per worker)
+    from planner.toptw import warm_up  # imports numpy and the optimiser once per worker, loads its kernels
 
+    warm_up()
     return True
 
 

@@ -1207,7 +1207,8 @@ def solve(
 def warm_up() -> None:
     """Compile the kernels (or load them from numba's cache) now rather than inside the first timed solve."""
     travel = [[0, 2, 2], [2, 0, 2], [2, 2, 0]]
-    problem = Problem(travel, [0, 1, 1], [0, 1, 1], [[(0, 99)], [(0, 9)], [(0, 9)]], [Route(0, 0, 0, 99)])
+    problem = Problem(travel, [0, 1, 1], [0, 1, 1], [[(0, 99)], [(0, 9)], [(0, 9)]], [Route(0, 0, 0, 99)],
+                      mandatory=frozenset({1}))  # a mandatory node: the uncompiled fill's evaluation kernel too
     solve(problem, 5.0, params=Params(max_iterations=3, polish=False, noise=0.5))
 
 

@@ -27,6 +27,7 @@ import sqlite_utils
 from flask import Flask, current_app
 
 from planner import db as sitedb
+from planner import toptw
 from planner.changes import changed_request
 from planner.errors import InputError
 from planner.sitedata import THEMES
@@ -443,6 +444,7 @@ def _worker_init(db_path: str, nice: int) -> None:
     with contextlib.suppress(OSError):
         os.nice(nice)  # page requests in the server process come first
     _worker_db = sitedb.connect(db_path)
+    toptw.warm_up()  # the optimiser's compiled kernels, from numba's cache (server's warm_up wrote it)
     threading.Thread(target=_exit_with_server, daemon=True).start()
 
 
@@ -469,7 +471,8 @@ def _worker_ping(_: int = 0) -> int:
 
 
 def warm_up(app: Flask) -> None:
-    """Start the worker processes now rather than on the first plan."""
+    """Compile the optimiser's kernels and start the worker processes now rather than on the first plan."""
+    toptw.warm_up()
     pool = _pool(app)
     if pool is not None:
         workers = int(app.config["PLAN_WORKERS"])
