@@ -8,6 +8,7 @@ import time
 
 import sqlite_utils
 
+from planner.toptw import warm_up
 from planner.trip import TripRequest, solve_trip, today_in_china
 
 # (origin, days, pace, interests, end): several origins, 1-7 days, each pace.
@@ -39,6 +40,7 @@ def _request(origin, days, pace, interests, end, start: dt.date, limit: float | 
 
 def run_plan_benchmark(db: sqlite_utils.Database, reference_limit: float = 30.0) -> dict:
     start = today_in_china() + dt.timedelta(days=7)
+    warm_up()  # as the web server and the bot do before their first plan
     rows = []
     for origin, days, pace, interests, end in REQUESTS:
         began = time.perf_counter()

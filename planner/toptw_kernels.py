@@ -1,10 +1,13 @@
 """Compiled inner loops of planner.toptw (numba) for routes whose stops each have one usable window.
 
-They compute exactly what toptw's numpy code computes for such routes (tests/test_toptw.py runs both and
-compares the answers), in one pass and without temporaries: on the benchmarks a route has 20-40 stops and an
-insertion is evaluated for about 100 candidates at a time, sizes at which numpy's per-call overhead, not the
-arithmetic, dominated the time.  Compiled code is cached beside this file (numba's ``cache=True``), so only
-the first use on a machine pays the compilation (a few seconds); ``planner.toptw.warm_up`` does it up front.
+On the benchmarks a route has 20-80 stops and an insertion is evaluated for about 100 candidates at a time:
+sizes at which numpy's per-call overhead, not the arithmetic, dominated the time.  build_route and
+evaluate_insertions compute exactly what the numpy code computed (the same answers at a fixed budget);
+fill_routes is the engine's whole greedy fill, with its random numbers taken from a buffer the engine
+draws.  tests/test_toptw.py checks the schedules against `schedule`, every slack against a forward pass,
+and the insertion costs against numpy's evaluation (_Engine._shifts).  Compiled code is cached beside this
+file (numba's ``cache=True``), so only the first use on a machine pays the compilation (about 4 s);
+``planner.toptw.warm_up`` does it up front.
 """
 
 from __future__ import annotations
@@ -123,17 +126,15 @@ def _enough_uniforms(uniforms, used, n, k, noise, wild):
 
 @njit(cache=True)
 def fill_routes(seqs, lens, arr, st, slack, dep, travel, live, earliest, latest, T, S, OPEN, CLOSE, reach,
-                unvisited, weight, monotone, cost, pos, computed, key, uniforms, used, noise, wild,
-                                             pos_noise):
+                unvisited, weight, monotone, cost, pos, computed, key, uniforms, used, noise, wild, pos_noise):
     """Greedy insertion (the engine's fill, for routes that hold only single-window nodes and problems
     without exclusive groups) until nothing fits or the random numbers run out.
 
     Route r is the node sequence seqs[r, :lens[r]] with its schedule in the rows of arr, st, slack, dep and
     its travel in travel[r]; every table is updated in place.  Candidate j of an evaluation takes the key
     factor 1 - noise + 2 * noise * uniforms[used + j]; in wild fills the gap is drawn too
-    (_evaluate_one_at_random).  Returns (stops inserted, routes evaluated, uniforms
-    used, finished): not finished means call again with fresh uniforms (the tables are consistent between
-    insertions).
+    (_evaluate_one_at_random).  Returns (stops inserted, routes evaluated, uniforms used, finished): not
+    finished means call again with fresh uniforms (the tables are consistent between insertions).
     """
     m, n = key.shape
     added = evaluations = 0
@@ -177,7 +178,7 @@ def fill_routes(seqs, lens, arr, st, slack, dep, travel, live, earliest, latest,
             return added, evaluations, used, False
         used, evaluated = _refresh_route(r, seqs, lens, arr, slack, dep, reach, unvisited, T, S, OPEN, CLOSE,
                                          weight, monotone, cost, pos, computed, key, uniforms, used, noise, wild,
-                                             pos_noise)
+                                         pos_noise)
         evaluations += evaluated
 
 
