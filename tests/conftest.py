@@ -6,9 +6,18 @@ from pathlib import Path
 import pytest
 
 from planner import db as sitedb
+from planner.toptw import warm_up
 
 TESTS = Path(__file__).resolve().parent
 MINI_DATA = TESTS / "data" / "mini"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def compiled_kernels() -> None:
+    """Compile the optimiser's kernels once, before any test whose plans run against a clock (a bot or web
+    worker would otherwise compile them itself, about 4 s on a fresh checkout and more on a busy machine);
+    every later process loads them from numba's cache."""
+    warm_up()
 
 
 @pytest.fixture(scope="session")
