@@ -138,15 +138,17 @@ def fill_routes(seqs, lens, arr, st, slack, dep, travel, live, earliest, latest,
     """
     m, n = key.shape
     added = evaluations = 0
-    for r in range(m):
-        if live[r]:
-            if not _enough_uniforms(uniforms, used, n, lens[r], noise, wild):
-                return added, evaluations, used, False
-            used, evaluated = _refresh_route(r, seqs, lens, arr, slack, dep, reach, unvisited, T, S, OPEN, CLOSE,
-                                             weight, monotone, cost, pos, computed, key, uniforms, used, noise, wild,
-                                             pos_noise)
-            evaluations += evaluated
+    stale = live.copy()  # routes whose candidates may need evaluating
     while True:
+        for r in range(m):
+            if stale[r]:
+                if not _enough_uniforms(uniforms, used, n, lens[r], noise, wild):
+                    return added, evaluations, used, False
+                used, evaluated = _refresh_route(r, seqs, lens, arr, slack, dep, reach, unvisited, T, S, OPEN,
+                                                 CLOSE, weight, monotone, cost, pos, computed, key, uniforms, used,
+                                                 noise, wild, pos_noise)
+                evaluations += evaluated
+                stale[r] = False
         best, r, u = -1.0, 0, 0
         for rr in range(m):
             for uu in range(n):
@@ -174,12 +176,7 @@ def fill_routes(seqs, lens, arr, st, slack, dep, travel, live, earliest, latest,
                           dep[r])
             computed[r, u] = True
             key[r, u] = -1.0
-        if not _enough_uniforms(uniforms, used, n, lens[r], noise, wild):
-            return added, evaluations, used, False
-        used, evaluated = _refresh_route(r, seqs, lens, arr, slack, dep, reach, unvisited, T, S, OPEN, CLOSE,
-                                         weight, monotone, cost, pos, computed, key, uniforms, used, noise, wild,
-                                         pos_noise)
-        evaluations += evaluated
+        stale[r] = True
 
 
 @njit(cache=True)
