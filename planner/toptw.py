@@ -139,7 +139,7 @@ gave 2.56-2.93 % against 2.84 %, within the spread.  A giant-tour "select" (Vida
 one tour, then the best feasible subsequence by labels; the unvisited nodes placed among our 643 route's
 stops by window opening, midpoint or a random time in the window) returns the same 643 (up to 200 labels
 per node; 30 labels lose the route: 520-641), so that route is optimal for its order-compatible tours.
-Compiled kernels (issue 10, third look): schedule building, insertion evaluation and then the whole greedy
+Then compiled kernels (same session): schedule building, insertion evaluation and then the whole greedy
 fill in numba (planner.toptw_kernels).  The first two give the same answers as numpy at a fixed budget;
 iterations per second (one chain, 2000 iterations): pr16 m = 1 0.59 -> 0.21 s, pr20 m = 4 1.88 -> 0.47 s,
 pr10 m = 4 1.46 -> 0.42 s, pr19 m = 2 0.83 -> 0.23 s.  Tried inside the kernel without gain: skipping gaps
