@@ -98,6 +98,7 @@ def _evaluate_one_at_random(u, q, k, arr, slack, dep, T, S, OPEN, CLOSE, pos_noi
 
 @njit(cache=True)
 def _key(weight, best, monotone, factor):
+    """toptw._Engine._key for one candidate: weight (score^2) / (shift + 1) * factor; -1 where it fits nowhere."""
     if best >= BIG:
         return -1.0
     return weight / ((best if monotone else max(best, 0)) + 1.0) * factor
