@@ -154,7 +154,10 @@ seeds 0 / 1 / 2 (`hongtu bench toptw ... --seed N`), mean gap % per m = 1 / 2 / 
     Solomon c / r / rc (m = 1): 0.00 in every run
 
 So the 2 % target holds for the mean of three seeds in every family and m, and in 22 of the 24 single
-runs (pr11-pr20 m = 2 seed 0: 2.05 %, m = 4 seed 1: 2.02 %).  pr16 remains the hardest instance (3-5 %).
+runs (pr11-pr20 m = 2 seed 0: 2.05 %, m = 4 seed 1: 2.02 %).  Five more pr11-pr20 runs (seeds 0-4 again):
+1.78 1.83 1.54 1.86 | 1.31 1.79 1.66 1.95 | 1.63 1.61 1.62 1.54 | 1.62 2.18 1.79 1.62 | 1.78 1.91 1.60 1.81,
+so over all eight runs 1.52 / 1.86 / 1.62 / 1.82 %, 3 of 32 single runs over 2 %.  pr16 remains the hardest
+instance (3-5 %).
 
 Limitation: like every insertion method it cannot build a route whose stops are only reachable together
 (possible when travel violates the triangle inequality); such stops stay unvisited.
