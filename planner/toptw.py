@@ -511,7 +511,6 @@ class _Engine:
         # when (r, u) is evaluated; -1 when infeasible or u is already visited
         self.ratio = np.full((m, n), -1.0)
         self.noise = 0.0
-        self.ones = np.ones(n)
         self.pos_noise = 0.0
         self.stats: dict = {}
         self.evals = 0
@@ -762,8 +761,9 @@ class _Engine:
         return key
 
     def _key_factors(self, count: int) -> np.ndarray:
+        """The random factors U(1 - noise, 1 + noise) of `count` insertion keys."""
         if not self.noise:
-            return self.ones[:count]
+            return np.ones(count)
         return self.nprng.uniform(1.0 - self.noise, 1.0 + self.noise, size=count)
 
     def _exact_ok(self, r: int, rs: _RouteState, p: int, u: int, s_u: int) -> bool:
